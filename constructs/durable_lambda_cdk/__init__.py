@@ -1,0 +1,1 @@
+"""CDK constructs that deploy durable-lambda: DurableEngine and DurableFunction."""

@@ -1,0 +1,1 @@
+"""Map and parallel."""

@@ -1,0 +1,291 @@
+"""``DurableContext``: the operations a durable handler runs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
+
+from durable_lambda.config import (
+    ChildConfig,
+    Duration,
+    ParallelBranch,
+    StepConfig,
+)
+from durable_lambda.exceptions import ValidationError
+from durable_lambda.identifier import OperationIdentifier, operation_id_for
+from durable_lambda.lambda_service import OperationSubType, OperationType
+from durable_lambda.logger import Logger
+from durable_lambda.operation.child import run_child
+from durable_lambda.operation.step import StepOperation
+from durable_lambda.operation.wait import wait as run_wait
+from durable_lambda.state import ExecutionState
+from durable_lambda.types import LambdaContext, LoggerInterface, StepContext
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = ParamSpec("Params")
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """Read-only facts about the running execution."""
+
+    durable_execution_arn: str
+
+
+def durable_step(
+    func: Callable[Concatenate[StepContext, Params], T],
+) -> Callable[Params, Callable[[StepContext], T]]:
+    """Turn ``func(step_context, *args)`` into a factory of named step functions."""
+
+    def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[StepContext], T]:
+        def function_with_arguments(context: StepContext) -> T:
+            return func(context, *args, **kwargs)
+
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]  # noqa: SLF001
+        return function_with_arguments
+
+    return wrapper
+
+
+def durable_with_child_context(
+    func: Callable[Concatenate[DurableContext, Params], T],
+) -> Callable[Params, Callable[[DurableContext], T]]:
+    """Turn ``func(child_context, *args)`` into a factory of named child functions."""
+
+    def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> Callable[[DurableContext], T]:
+        def function_with_arguments(child_context: DurableContext) -> T:
+            return func(child_context, *args, **kwargs)
+
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]  # noqa: SLF001
+        return function_with_arguments
+
+    return wrapper
+
+
+def durable_parallel_branch(
+    name: str | None = None,
+) -> Callable[
+    [Callable[Concatenate[DurableContext, Params], T]],
+    Callable[Params, ParallelBranch[T]],
+]:
+    """Turn ``func(ctx, *args)`` into a factory of named ParallelBranch objects."""
+
+    def decorator(
+        func: Callable[Concatenate[DurableContext, Params], T],
+    ) -> Callable[Params, ParallelBranch[T]]:
+        def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> ParallelBranch[T]:
+            def function_with_arguments(ctx: DurableContext) -> T:
+                return func(ctx, *args, **kwargs)
+
+            return ParallelBranch(func=function_with_arguments, name=name)
+
+        return wrapper
+
+    return decorator
+
+
+class _Replay:
+    """Whether a context is still re-running operations an earlier invocation ran.
+
+    A context starts in its creator's status and turns to "new" at its own
+    replay boundary: the first operation with no record, a step that has to
+    run an attempt, or the point just after the last recorded operation.
+    """
+
+    def __init__(self, replaying: bool) -> None:
+        self._replaying = replaying
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            return self._replaying
+
+    def stop(self) -> None:
+        with self._lock:
+            self._replaying = False
+
+
+class DurableContext:
+    """Runs durable operations and gives each a deterministic id."""
+
+    def __init__(
+        self,
+        state: ExecutionState,
+        execution_context: ExecutionContext,
+        lambda_context: LambdaContext | None = None,
+        parent_id: str | None = None,
+        logger: Logger | None = None,
+        step_id_prefix: str | None = None,
+        replaying: bool = False,
+    ) -> None:
+        self.state = state
+        self.execution_context = execution_context
+        self.lambda_context = lambda_context
+        self._parent_id = parent_id
+        self._step_id_prefix = step_id_prefix if step_id_prefix is not None else parent_id
+        self._counter = 0
+        self._counter_lock = threading.Lock()
+        self._replay = _Replay(replaying)
+        base = logger or Logger.create(
+            state.durable_execution_arn, parent_id=parent_id
+        )
+        self.logger: Logger = base.with_is_replaying(self._replay)
+
+    @classmethod
+    def from_lambda_context(
+        cls,
+        state: ExecutionState,
+        lambda_context: LambdaContext | None,
+        *,
+        replaying: bool,
+    ) -> DurableContext:
+        """The root context of an invocation."""
+        return cls(
+            state,
+            ExecutionContext(state.durable_execution_arn),
+            lambda_context,
+            replaying=replaying,
+        )
+
+    def create_child_context(
+        self, operation_id: str, *, is_virtual: bool = False
+    ) -> DurableContext:
+        """The context of the operations run inside operation ``operation_id``."""
+        parent_id = self._parent_id if is_virtual else operation_id
+        return DurableContext(
+            self.state,
+            self.execution_context,
+            self.lambda_context,
+            parent_id=parent_id,
+            logger=self.logger.with_fields(parentId=parent_id),
+            step_id_prefix=operation_id,
+            replaying=self.is_replaying(),
+        )
+
+    def is_replaying(self) -> bool:
+        """True while this context re-runs operations an earlier invocation ran."""
+        return self._replay()
+
+    def set_logger(self, new_logger: LoggerInterface) -> None:
+        """Write this context's logs to ``new_logger`` (e.g. a Powertools Logger)."""
+        self.logger = self.logger.with_logger(new_logger)
+
+    # region ids and replay
+
+    def _next_operation_id(self) -> str:
+        with self._counter_lock:
+            self._counter += 1
+            return operation_id_for(self._step_id_prefix, self._counter)
+
+    def _peek_next_operation_id(self) -> str:
+        with self._counter_lock:
+            return operation_id_for(self._step_id_prefix, self._counter + 1)
+
+    @staticmethod
+    def _resolve_step_name(name: str | None, func: object) -> str | None:
+        return name or getattr(func, "_original_name", None)
+
+    @contextmanager
+    def _operation(
+        self,
+        sub_type: str,
+        name: str | None,
+        operation_type: OperationType,
+    ) -> Iterator[OperationIdentifier]:
+        """Allocate the next operation id, check it against the record, track replay."""
+        identifier = OperationIdentifier(
+            operation_id=self._next_operation_id(),
+            sub_type=sub_type,
+            parent_id=self._parent_id,
+            name=name,
+            operation_type=operation_type,
+        )
+        recorded = self.state.get(identifier.operation_id)
+        identifier.validate_checkpoint(recorded)
+        replaying = self.is_replaying()
+        resumes_here = (
+            replaying
+            and recorded is not None
+            and not recorded.is_terminal
+            and recorded.operation_type is not OperationType.STEP
+        )
+        runs_new_work = recorded is None or (
+            recorded.operation_type is OperationType.STEP and not recorded.is_terminal
+        )
+        if replaying and runs_new_work:
+            self._replay.stop()
+        try:
+            yield identifier
+        finally:
+            if resumes_here or (
+                self.is_replaying()
+                and self.state.get(self._peek_next_operation_id()) is None
+            ):
+                self._replay.stop()
+
+    # endregion
+    # region operations
+
+    def step(
+        self,
+        func: Callable[[StepContext], T],
+        name: str | None = None,
+        config: StepConfig | None = None,
+    ) -> T:
+        """Run ``func`` once per attempt and record its result.
+
+        On replay the recorded result (or error) is returned without running
+        ``func``. Failures are retried by ``config.retry_strategy``.
+        """
+        step_name = self._resolve_step_name(name, func)
+        config = config or StepConfig()
+        sub_type = config.sub_type or OperationSubType.STEP.value
+        with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
+            return StepOperation(
+                func, config, self.state, identifier, self.logger
+            ).process()
+
+    def wait(self, duration: Duration, name: str | None = None) -> None:
+        """Suspend the execution for ``duration`` (at least one second)."""
+        seconds = duration.to_seconds()
+        if seconds < 1:
+            msg = f"duration must be at least 1 second, got: {seconds}"
+            raise ValidationError(msg)
+        with self._operation(
+            OperationSubType.WAIT.value, name, OperationType.WAIT
+        ) as identifier:
+            run_wait(self.state, identifier, seconds)
+
+    def run_in_child_context(
+        self,
+        func: Callable[[DurableContext], T],
+        name: str | None = None,
+        config: ChildConfig[T] | None = None,
+    ) -> T:
+        """Run ``func`` with a child context and record its result as one operation."""
+        step_name = self._resolve_step_name(name, func)
+        sub_type = (
+            config.sub_type if config else None
+        ) or OperationSubType.RUN_IN_CHILD_CONTEXT.value
+        return self._run_in_child_context(func, step_name, config or ChildConfig(), sub_type)
+
+    def _run_in_child_context(
+        self,
+        func: Callable[[DurableContext], T],
+        name: str | None,
+        config: ChildConfig[T],
+        sub_type: str,
+    ) -> T:
+        with self._operation(sub_type, name, OperationType.CONTEXT) as identifier:
+            child = self.create_child_context(
+                identifier.operation_id, is_virtual=config.is_virtual
+            )
+            return run_child(lambda: func(child), self.state, identifier, config)
+
+    # endregion

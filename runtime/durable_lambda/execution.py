@@ -1,0 +1,52 @@
+"""``@durable_execution``: turn a handler into a durable Lambda handler."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from durable_lambda.backend import backend_for
+from durable_lambda.context import DurableContext
+from durable_lambda.invocation import run_invocation
+from durable_lambda.lambda_service import InvocationStatus
+from durable_lambda.store.contract import NewExecution
+from durable_lambda.types import LambdaContext
+
+__all__ = ["InvocationStatus", "durable_execution"]
+
+RESUME_KEY = "DurableExecutionArn"
+"""Event key naming the execution an engine invokes the handler for."""
+
+
+def durable_execution(
+    func: Callable[[Any, DurableContext], Any],
+) -> Callable[[Any, LambdaContext], dict[str, Any]]:
+    """Wrap ``handler(event, context: DurableContext)`` as a Lambda handler.
+
+    Invoked with ``{"DurableExecutionArn": id}`` the wrapper resumes that
+    execution; invoked with any other event it starts a new execution whose
+    id is the Lambda request id (so a retried request never starts a second
+    one) and whose input is the event.
+    """
+
+    @functools.wraps(func)
+    def wrapper(event: Any, lambda_context: LambdaContext) -> dict[str, Any]:
+        backend = backend_for(lambda_context)
+        if isinstance(event, Mapping) and isinstance(event.get(RESUME_KEY), str):
+            execution_id: str = event[RESUME_KEY]
+        else:
+            record, _ = backend.store.create_execution(
+                NewExecution(
+                    execution_id=lambda_context.aws_request_id,
+                    function_name=lambda_context.function_name,
+                    execution_name=lambda_context.aws_request_id,
+                    input_payload=json.dumps(event),
+                ),
+                backend.clock.now(),
+            )
+            execution_id = record.execution_id
+        return run_invocation(func, backend, execution_id, lambda_context)
+
+    return wrapper

@@ -1,0 +1,140 @@
+"""One invocation of a durable handler: lease, replay, record, release."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from durable_lambda.backend import Backend
+from durable_lambda.context import DurableContext
+from durable_lambda.exceptions import (
+    ExecutionError,
+    InvocationError,
+    SuspendExecution,
+)
+from durable_lambda.lambda_service import ErrorObject, InvocationStatus
+from durable_lambda.state import ExecutionState
+from durable_lambda.store.contract import (
+    ExecutionRecord,
+    ExecutionStatus,
+    Failed,
+    InvocationFailed,
+    InvocationOutcome,
+    Lease,
+    LeaseLostError,
+    Succeeded,
+    Suspended,
+)
+from durable_lambda.types import LambdaContext
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Any, DurableContext], Any]
+
+DEFAULT_INVOCATION_SECONDS = 900
+"""Lambda's longest invocation, used when the context cannot tell."""
+
+
+class InvocationFailedError(Exception):
+    """Raised to the invoker after a failed invocation was recorded, so it is retried."""
+
+
+def run_invocation(
+    handler: Handler,
+    backend: Backend,
+    execution_id: str,
+    lambda_context: LambdaContext,
+) -> dict[str, Any]:
+    """Run the handler for ``execution_id`` until it returns, fails or blocks.
+
+    Returns the invocation output (``{"Status": ...}``). A replay that blocks
+    while a waker changed the execution reloads and goes on in the same
+    invocation. A retryable invocation failure is recorded, then raised as
+    InvocationFailedError for the invoker to retry.
+    """
+    store, clock = backend.store, backend.clock
+    now = clock.now()
+    remaining_ms = _remaining_millis(lambda_context)
+    lease = store.acquire_lease(
+        execution_id,
+        lambda_context.aws_request_id,
+        now,
+        now + datetime.timedelta(milliseconds=remaining_ms),
+    )
+    if lease is None:
+        return _output_of(store.get_execution(execution_id))
+    try:
+        while True:
+            outcome = _replay(handler, backend, lease, lambda_context)
+            if store.finish_invocation(lease, clock.now(), outcome):
+                break
+            lease = store.reload(lease)
+    except LeaseLostError:
+        logger.warning("Invocation %s lost its lease", lambda_context.aws_request_id)
+        return {"Status": InvocationStatus.PENDING.value}
+    if isinstance(outcome, InvocationFailed):
+        msg = f"{outcome.error.type}: {outcome.error.message}"
+        raise InvocationFailedError(msg)
+    return _output(outcome)
+
+
+def _replay(
+    handler: Handler, backend: Backend, lease: Lease, lambda_context: LambdaContext
+) -> InvocationOutcome:
+    state = ExecutionState(lease, backend.store, backend.clock)
+    context = DurableContext.from_lambda_context(
+        state, lambda_context, replaying=state.has_prior_operations()
+    )
+    outcome: InvocationOutcome
+    try:
+        result = handler(_input_event(lease.execution.input_payload), context)
+        outcome = Succeeded(json.dumps(result))
+    except SuspendExecution:
+        outcome = Suspended()
+    except InvocationError as e:
+        logger.exception("Invocation failed")
+        error = ErrorObject.from_exception(e)
+        outcome = InvocationFailed(error) if e.is_retryable() else Failed(error)
+    except ExecutionError as e:
+        logger.exception("Execution failed without retry")
+        outcome = Failed(ErrorObject.from_exception(e))
+    except Exception as e:
+        logger.debug("Execution failed", exc_info=True)
+        outcome = Failed(ErrorObject.from_exception(e))
+    try:
+        state.close()
+    except InvocationError as e:
+        return InvocationFailed(ErrorObject.from_exception(e))
+    return outcome
+
+
+def _input_event(payload: str | None) -> Any:
+    if payload is None or not payload.strip():
+        return {}
+    return json.loads(payload)
+
+
+def _remaining_millis(lambda_context: LambdaContext) -> int:
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    return remaining() if callable(remaining) else DEFAULT_INVOCATION_SECONDS * 1000
+
+
+def _output(outcome: InvocationOutcome) -> dict[str, Any]:
+    match outcome:
+        case Succeeded(result=result):
+            return {"Status": InvocationStatus.SUCCEEDED.value, "Result": result}
+        case Failed(error=error):
+            return {"Status": InvocationStatus.FAILED.value, "Error": error.to_dict()}
+        case _:
+            return {"Status": InvocationStatus.PENDING.value}
+
+
+def _output_of(record: ExecutionRecord) -> dict[str, Any]:
+    if record.status is ExecutionStatus.SUCCEEDED:
+        return _output(Succeeded(record.result))
+    if record.status is ExecutionStatus.RUNNING or record.error is None:
+        return {"Status": InvocationStatus.PENDING.value}
+    return _output(Failed(record.error))

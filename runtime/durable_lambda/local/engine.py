@@ -1,0 +1,374 @@
+"""The embedded local engine: the same runtime, a SQLite store, local wakers.
+
+``LocalEngine`` plays the part of Lambda and of the AWS parts around it:
+it invokes registered handlers with a resume event, invokes again what a
+fired timer or a crash left to do, and times executions out. Timers run on
+the wall clock, or on a skipping clock that jumps to the next timer whenever
+nothing else can happen (tests: no waiting for waits, retries or timeouts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from durable_lambda.backend import Backend
+from durable_lambda.clock import Clock, SystemClock
+from durable_lambda.exceptions import ValidationError
+from durable_lambda.execution import RESUME_KEY
+from durable_lambda.history import Event, present
+from durable_lambda.lambda_service import ErrorObject, Operation
+from durable_lambda.local.clock import SkippingClock
+from durable_lambda.local.invoker import (
+    Crashed,
+    InvocationRequest,
+    Invoker,
+    ProcessInvoker,
+    Raised,
+    ThreadInvoker,
+)
+from durable_lambda.store.contract import (
+    ExecutionRecord,
+    ExecutionStatus,
+    NewExecution,
+    Store,
+)
+from durable_lambda.store.sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
+
+InvocationIsolation = Literal["thread", "process"]
+Handler = Callable[[Any, Any], Any]
+
+REINVOKE_BACKOFF_CAP_SECONDS = 60
+"""Longest delay before invoking again after consecutive failed invocations."""
+
+
+@dataclass(frozen=True)
+class RegisteredFunction:
+    """A function the engine can invoke."""
+
+    name: str
+    handler: Handler
+    durable: bool
+    execution_timeout: int | None = None
+
+
+class LocalEngine:
+    """Runs durable functions on this machine.
+
+    Args:
+        store: Where executions live; by default an in-memory SQLite store
+            (a temporary file with process isolation).
+        skip_time: Jump over timers instead of waiting for them in real time.
+        invocation_isolation: "thread" (default) runs invocations in engine
+            threads; "process" runs each in a worker process, so a handler
+            that kills its process is a crashed invocation that is invoked
+            again, as on Lambda.
+        invocation_timeout: Seconds an invocation may run (process isolation
+            stops it then, as Lambda would).
+        region, account_id: Used in function ARNs and execution ids.
+        max_concurrent_invocations: Invocations running at once, across
+            executions.
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        skip_time: bool = False,
+        invocation_isolation: InvocationIsolation = "thread",
+        invocation_timeout: float = 900,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        max_concurrent_invocations: int = 8,
+    ) -> None:
+        if invocation_isolation not in ("thread", "process"):
+            msg = f'invocation_isolation must be "thread" or "process", got: {invocation_isolation!r}'
+            raise ValidationError(msg)
+        self._temporary_dir: tempfile.TemporaryDirectory[str] | None = None
+        if store is None:
+            store = self._default_store(invocation_isolation)
+        self.store: Store = store
+        self.clock: Clock = SkippingClock() if skip_time else SystemClock()
+        self.backend = Backend(store, self.clock)
+        self._invoker = self._create_invoker(invocation_isolation)
+        self._invocation_timeout = invocation_timeout
+        self._region = region
+        self._account_id = account_id
+        self._functions: dict[str, RegisteredFunction] = {}
+        self._cond = threading.Condition()
+        self._running: set[str] = set()
+        self._again: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._skip_holds = 0
+        self._closed = False
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_concurrent_invocations, thread_name_prefix="invocation"
+        )
+        self._timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
+        self._timers.start()
+
+    def _default_store(self, isolation: InvocationIsolation) -> SqliteStore:
+        if isolation == "thread":
+            return SqliteStore()
+        self._temporary_dir = tempfile.TemporaryDirectory(prefix="durable-lambda-")
+        return SqliteStore(str(Path(self._temporary_dir.name) / "engine.sqlite3"))
+
+    def _create_invoker(self, isolation: InvocationIsolation) -> Invoker:
+        if isolation == "thread":
+            return ThreadInvoker(self.backend)
+        store = self.store
+        if not isinstance(store, SqliteStore) or store.is_memory:
+            msg = "Process isolation needs a store worker processes can open: a SQLite file store"
+            raise ValidationError(msg)
+        clock = self.clock
+        return ProcessInvoker(
+            store.path,
+            lambda: clock.offset if isinstance(clock, SkippingClock) else None,
+        )
+
+    # region functions and executions
+
+    def register_durable_function(
+        self, name: str, handler: Handler, execution_timeout: int | None = None
+    ) -> None:
+        """Make ``handler`` (decorated with ``@durable_execution``) invokable as ``name``."""
+        self._functions[name] = RegisteredFunction(name, handler, True, execution_timeout)
+
+    def register_function(self, name: str, handler: Handler) -> None:
+        """Make a plain (not durable) Lambda handler invokable as ``name``."""
+        self._functions[name] = RegisteredFunction(name, handler, False)
+
+    def function(self, name: str) -> RegisteredFunction:
+        """A registered function, or a ValidationError naming those that exist."""
+        try:
+            return self._functions[name]
+        except KeyError:
+            known = ", ".join(sorted(self._functions)) or "none"
+            msg = f"No function named {name!r} is registered (registered: {known})"
+            raise ValidationError(msg) from None
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}"
+
+    def start_execution(
+        self,
+        function_name: str,
+        input: str | None = None,  # noqa: A002 - the AWS API's name
+        *,
+        execution_name: str | None = None,
+        execution_timeout: int | None = None,
+    ) -> str:
+        """Start an execution of a registered durable function; returns its id.
+
+        ``input`` is the JSON text of the event. Starting again with the
+        name of an existing execution returns that execution's id.
+        """
+        function = self.function(function_name)
+        if not function.durable:
+            msg = f"{function_name!r} is not a durable function"
+            raise ValidationError(msg)
+        if input is not None:
+            try:
+                json.loads(input)
+            except json.JSONDecodeError as e:
+                msg = f"Execution input must be JSON text: {e}"
+                raise ValidationError(msg) from e
+        timeout = execution_timeout if execution_timeout is not None else function.execution_timeout
+        if timeout is not None and timeout < 1:
+            msg = f"execution_timeout must be at least 1 second, got: {timeout}"
+            raise ValidationError(msg)
+        name = execution_name or str(uuid.uuid4())
+        execution_id = (
+            f"{self.function_arn(function_name)}:$LATEST/durable-execution/{name}/{uuid.uuid4()}"
+        )
+        record, created = self.store.create_execution(
+            NewExecution(execution_id, function_name, name, input, timeout),
+            self.clock.now(),
+        )
+        if created:
+            self.invoke(record.execution_id)
+        return record.execution_id
+
+    def invoke(self, execution_id: str) -> None:
+        """Invoke the execution's function (again); a no-op when nothing is to be done."""
+        with self._cond:
+            if self._closed:
+                return
+            if execution_id in self._running:
+                self._again.add(execution_id)
+                return
+            self._running.add(execution_id)
+        self._pool.submit(self._invoke_until_settled, execution_id)
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        return self.store.get_execution(execution_id)
+
+    def get_operations(self, execution_id: str) -> list[Operation]:
+        return self.store.get_operations(execution_id)
+
+    def get_history(self, execution_id: str, *, include_execution_data: bool = True) -> list[Event]:
+        """The execution's events, AWS-shaped, with EventId from 1."""
+        return [
+            present(event, event["EventId"], include_data=include_execution_data)
+            for event in self.store.get_history(execution_id)
+        ]
+
+    def wait_for_completion(self, execution_id: str, timeout: float) -> ExecutionRecord:
+        """Block until the execution ends; TimeoutError after ``timeout`` real seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                record = self.store.get_execution(execution_id)
+                if record.status is not ExecutionStatus.RUNNING:
+                    return record
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    msg = f"Execution {execution_id} did not complete within {timeout} s"
+                    raise TimeoutError(msg)
+                self._cond.wait(timeout=min(remaining, 0.5))
+
+    @contextlib.contextmanager
+    def time_skipping(self) -> Iterator[None]:
+        """Let a skipping clock jump to the next timer while the engine is idle.
+
+        Outside such a block time only moves with the wall clock, so a test
+        can complete a callback before its timeout without racing the clock.
+        """
+        with self._cond:
+            self._skip_holds += 1
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._skip_holds -= 1
+
+    def close(self) -> None:
+        """Stop timers, wait for running invocations, release workers and store."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._timers.join()
+        self._pool.shutdown(wait=True)
+        self._invoker.close()
+        self.store.close()
+        if self._temporary_dir is not None:
+            self._temporary_dir.cleanup()
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # endregion
+    # region invoking
+
+    def _invoke_until_settled(self, execution_id: str) -> None:
+        try:
+            while True:
+                self._invoke_once(execution_id)
+                with self._cond:
+                    if execution_id in self._again and not self._closed:
+                        self._again.discard(execution_id)
+                        continue
+                    self._running.discard(execution_id)
+                    self._cond.notify_all()
+                    return
+        except BaseException:
+            logger.exception("The engine failed to invoke %s", execution_id)
+            with self._cond:
+                self._running.discard(execution_id)
+                self._again.discard(execution_id)
+                self._cond.notify_all()
+
+    def _invoke_once(self, execution_id: str) -> None:
+        record = self.store.get_execution(execution_id)
+        if record.status is not ExecutionStatus.RUNNING:
+            return
+        function = self.function(record.function_name)
+        request_id = str(uuid.uuid4())
+        result = self._invoker.invoke(
+            InvocationRequest(
+                handler=function.handler,
+                event={RESUME_KEY: execution_id},
+                request_id=request_id,
+                function_name=function.name,
+                function_arn=self.function_arn(function.name),
+                timeout_seconds=self._invocation_timeout,
+            )
+        )
+        if isinstance(result, Raised | Crashed):
+            self._retry_later(execution_id, request_id, result.error)
+        else:
+            self._failures.pop(execution_id, None)
+
+    def _retry_later(self, execution_id: str, request_id: str, error: ErrorObject) -> None:
+        now = self.clock.now()
+        self.store.abandon_invocation(execution_id, request_id, now, error)
+        failures = self._failures.get(execution_id, 0) + 1
+        self._failures[execution_id] = failures
+        delay = min(2 ** (failures - 1), REINVOKE_BACKOFF_CAP_SECONDS)
+        logger.warning(
+            "Invocation %s of %s failed (%s: %s); invoking again in %d s",
+            request_id,
+            execution_id,
+            error.type,
+            error.message,
+            delay,
+        )
+        self.store.schedule_reinvoke(execution_id, now + datetime.timedelta(seconds=delay))
+
+    # endregion
+    # region timers
+
+    def _notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _run_timers(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+            now = self.clock.now()
+            due = self.store.due_timers(now, limit=100)
+            for timer in due:
+                if self.store.fire_timer(timer.execution_id, timer.key, now):
+                    self.invoke(timer.execution_id)
+            if due:
+                self._notify()
+                continue
+            next_due = self.store.next_timer_due()
+            with self._cond:
+                if self._closed:
+                    return
+                if next_due is not None and self._can_skip():
+                    clock = self.clock
+                    assert isinstance(clock, SkippingClock)  # noqa: S101 - _can_skip checked it
+                    clock.advance_to(next_due)
+                    continue
+                wait = 0.5 if next_due is None else (next_due - now).total_seconds()
+                self._cond.wait(timeout=min(max(wait, 0.0), 0.5))
+
+    def _can_skip(self) -> bool:
+        return (
+            isinstance(self.clock, SkippingClock)
+            and self._skip_holds > 0
+            and not self._running
+        )
+
+    # endregion

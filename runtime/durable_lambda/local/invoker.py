@@ -1,0 +1,218 @@
+"""Invokers: run one invocation of a handler in a thread or in its own process.
+
+The process invoker keeps warm worker processes, as Lambda keeps warm
+execution environments. A worker that dies mid-invocation (``os._exit``, a
+signal, running out of time) is a crashed invocation, never a dead engine;
+its log records reach the engine's logging as they are written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import multiprocessing
+import pickle
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from durable_lambda.backend import Backend
+from durable_lambda.lambda_service import ErrorObject
+from durable_lambda.local.lambda_context import LocalLambdaContext
+from durable_lambda.local.worker import serve
+from durable_lambda.store.sqlite import exit_error
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class InvocationRequest:
+    """One invocation to run."""
+
+    handler: Handler
+    event: dict[str, Any]
+    request_id: str
+    function_name: str
+    function_arn: str
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The handler returned ``output``."""
+
+    output: Any
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The handler raised; Lambda would retry the invocation."""
+
+    error: ErrorObject
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The invocation died without finishing (exit, kill, timeout)."""
+
+    error: ErrorObject
+
+
+InvocationResult = Returned | Raised | Crashed
+
+
+class Invoker(Protocol):
+    """Runs invocations."""
+
+    def invoke(self, request: InvocationRequest) -> InvocationResult: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadInvoker:
+    """Runs the handler in the calling thread, sharing the engine's backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def invoke(self, request: InvocationRequest) -> InvocationResult:
+        context = LocalLambdaContext(
+            aws_request_id=request.request_id,
+            function_name=request.function_name,
+            invoked_function_arn=request.function_arn,
+            durable_backend=self._backend,
+            timeout_seconds=request.timeout_seconds,
+        )
+        try:
+            return Returned(request.handler(request.event, context))
+        except Exception as e:
+            return Raised(ErrorObject.from_exception(e))
+        except BaseException:  # noqa: BLE001 - SystemExit and the like end the "process"
+            return Crashed(exit_error(request.request_id))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _timeout_error(request: InvocationRequest) -> ErrorObject:
+    return ErrorObject(
+        message=f"RequestId: {request.request_id} Error: Task timed out after "
+        f"{request.timeout_seconds:.2f} seconds",
+        type="Sandbox.Timedout",
+        data=None,
+        stack_trace=None,
+    )
+
+
+class _Worker:
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.connection, child_end = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child_end,), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    def stop(self) -> None:
+        self.connection.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+
+
+class ProcessInvoker:
+    """Runs each invocation in a worker process that opens the store itself.
+
+    ``store_path`` is the SQLite file the workers open; ``clock_offset``
+    tells them how far the engine's clock runs ahead of wall-clock time.
+    """
+
+    def __init__(
+        self,
+        store_path: str,
+        clock_offset: Callable[[], datetime.timedelta | None],
+    ) -> None:
+        self._store_path = store_path
+        self._clock_offset = clock_offset
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def invoke(self, request: InvocationRequest) -> InvocationResult:
+        try:
+            handler = pickle.dumps(request.handler)
+        except (pickle.PicklingError, AttributeError, TypeError) as e:
+            msg = (
+                "Process isolation runs handlers in worker processes, which import "
+                f"them by name; {request.handler!r} cannot be imported that way: {e}. "
+                "Define the handler at module level, or use thread isolation."
+            )
+            raise ValueError(msg) from e
+        worker = self._take_worker()
+        offset = self._clock_offset()
+        message = {
+            "handler": handler,
+            "event": request.event,
+            "request_id": request.request_id,
+            "function_name": request.function_name,
+            "function_arn": request.function_arn,
+            "timeout_seconds": request.timeout_seconds,
+            "store_path": self._store_path,
+            "clock_offset": offset.total_seconds() if offset is not None else None,
+            "log_level": logging.getLogger().getEffectiveLevel(),
+        }
+        try:
+            worker.connection.send(message)
+            result = self._await_result(worker, request)
+        except (EOFError, OSError):
+            result = Crashed(exit_error(request.request_id))
+        if isinstance(result, Crashed):
+            worker.stop()
+        else:
+            self._return_worker(worker)
+        return result
+
+    def _await_result(self, worker: _Worker, request: InvocationRequest) -> InvocationResult:
+        deadline = time.monotonic() + request.timeout_seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Crashed(_timeout_error(request))
+            if not worker.connection.poll(min(remaining, 0.25)):
+                continue
+            kind, value = worker.connection.recv()
+            if kind == "log":
+                record = logging.makeLogRecord(value)
+                logging.getLogger(record.name).handle(record)
+            elif kind == "returned":
+                return Returned(value)
+            else:
+                return Raised(ErrorObject.from_dict(value))
+
+    def _take_worker(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                msg = "The invoker is closed"
+                raise RuntimeError(msg)
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                worker.stop()
+        return _Worker()
+
+    def _return_worker(self, worker: _Worker) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.stop()

@@ -1,0 +1,141 @@
+"""The step operation: run a function once per attempt and record its outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Generic, NoReturn, TypeVar
+
+from durable_lambda.config import StepConfig, StepSemantics
+from durable_lambda.exceptions import (
+    ExecutionError,
+    RetryableSerDesError,
+    SerDesError,
+    StepError,
+    StepInterruptedError,
+)
+from durable_lambda.identifier import OperationIdentifier
+from durable_lambda.lambda_service import (
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    StepOptions,
+)
+from durable_lambda.logger import Logger
+from durable_lambda.operation.base import raise_recorded_error, round_trip, suspend_until
+from durable_lambda.retries import RetryPresets
+from durable_lambda.serdes import deserialize
+from durable_lambda.state import ExecutionState
+from durable_lambda.types import StepContext
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class StepOperation(Generic[T]):
+    """One step: replays a recorded outcome, or runs an attempt and records it."""
+
+    def __init__(
+        self,
+        func: Callable[[StepContext], T],
+        config: StepConfig,
+        state: ExecutionState,
+        identifier: OperationIdentifier,
+        context_logger: Logger,
+    ) -> None:
+        self.func = func
+        self.config = config
+        self.state = state
+        self.identifier = identifier
+        self.context_logger = context_logger
+
+    def process(self) -> T:
+        operation = self.state.get(self.identifier.operation_id)
+        status = operation.status if operation else None
+        if operation is not None and status is OperationStatus.SUCCEEDED:
+            if operation.result is None:
+                return None  # type: ignore[return-value]
+            return deserialize(
+                self.config.serdes,
+                operation.result,
+                self.identifier.operation_id,
+                self.state.durable_execution_arn,
+            )
+        if operation is not None and status is OperationStatus.FAILED:
+            raise_recorded_error(operation, StepError)
+        if operation is not None and status is OperationStatus.PENDING:
+            details = operation.step_details
+            suspend_until(
+                f"Step {self._label} retries at its next attempt",
+                details.next_attempt_timestamp if details else None,
+            )
+        at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
+        if operation is not None and status is OperationStatus.STARTED:
+            if at_most_once:
+                msg = f"Step {self._label} was interrupted before it recorded an outcome"
+                self._retry_or_fail(StepInterruptedError(msg, self.identifier.operation_id), operation)
+            return self._run_attempt(operation)
+        started = self.state.checkpoint(self.identifier.update(OperationAction.START), sync=at_most_once)
+        return self._run_attempt(started)
+
+    @property
+    def _label(self) -> str:
+        name = f" {self.identifier.name!r}" if self.identifier.name else ""
+        return f"{self.identifier.operation_id}{name}"
+
+    def _run_attempt(self, operation: Operation) -> T:
+        attempts_made = operation.step_details.attempt if operation.step_details else 0
+        attempt = attempts_made + 1
+        step_context = StepContext(
+            logger=self.context_logger.with_fields(
+                operationId=self.identifier.operation_id,
+                operationName=self.identifier.name,
+                attempt=attempt,
+            ),
+            attempt=attempt,
+        )
+        try:
+            raw_result = self.func(step_context)
+            serialized, value = round_trip(
+                self.config.serdes,
+                raw_result,
+                self.identifier.operation_id,
+                self.state.durable_execution_arn,
+            )
+        except RetryableSerDesError:
+            raise
+        except SerDesError as e:
+            error = ErrorObject.from_exception(e)
+            self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=error))
+            error.raise_as_operation_error(StepError)
+        except ExecutionError:
+            raise
+        except Exception as e:
+            logger.debug("Step %s failed its attempt %d", self._label, attempt, exc_info=True)
+            self._retry_or_fail(e, operation)
+        self.state.checkpoint(self.identifier.update(OperationAction.SUCCEED, payload=serialized))
+        return value
+
+    def _retry_or_fail(self, error: Exception, operation: Operation) -> NoReturn:
+        recorded = ErrorObject.from_exception(error)
+        strategy = self.config.retry_strategy or RetryPresets.default()
+        attempts_made = operation.step_details.attempt if operation.step_details else 0
+        decision = strategy(error, attempts_made + 1)
+        if decision.should_retry:
+            delay = max(1, decision.delay_seconds)
+            retried = self.state.checkpoint(
+                self.identifier.update(
+                    OperationAction.RETRY,
+                    error=recorded,
+                    step_options=StepOptions(next_attempt_delay_seconds=delay),
+                )
+            )
+            details = retried.step_details
+            suspend_until(
+                f"Step {self._label} retries in {delay} s",
+                details.next_attempt_timestamp if details else None,
+            )
+        self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=recorded))
+        recorded.raise_as_operation_error(StepError)

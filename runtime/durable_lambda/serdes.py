@@ -1,0 +1,331 @@
+"""Serialization of operation results.
+
+The default (``ExtendedTypeSerDes``) writes plain JSON for primitives and lists
+of primitives, and a tagged envelope ``{"t": tag, "v": value}`` for everything
+else, so that tuples, bytes, datetimes, decimals, UUIDs and BatchResults come
+back as what they were. The wire format is the AWS SDK's, so recorded results
+read the same on both.
+
+``create_class_serdes`` and ``create_class_serdes_with_dates`` restore class
+instances (dataclasses or plain classes), nested instances and datetime fields
+from type annotations.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import logging
+import types
+import typing
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from durable_lambda.exceptions import RetryableSerDesError, SerDesError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TYPE_TOKEN = "t"
+VALUE_TOKEN = "v"
+
+
+class TypeTag(StrEnum):
+    """Tags of the envelope format."""
+
+    NONE = "n"
+    STR = "s"
+    INT = "i"
+    FLOAT = "f"
+    BOOL = "b"
+    BYTES = "B"
+    UUID = "u"
+    DECIMAL = "d"
+    DATETIME = "dt"
+    DATE = "D"
+    TUPLE = "t"
+    LIST = "l"
+    DICT = "m"
+    BATCH_RESULT = "br"
+
+
+@dataclass(frozen=True)
+class SerDesContext:
+    """Where a value being (de)serialized belongs."""
+
+    operation_id: str = ""
+    durable_execution_arn: str = ""
+
+
+class SerDes(ABC, Generic[T]):
+    """Turns a value into a string and back."""
+
+    @abstractmethod
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str: ...
+
+    @abstractmethod
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T: ...
+
+    @staticmethod
+    def is_primitive(obj: Any) -> bool:
+        """True for None, str, int, float, bool and lists of those."""
+        if obj is None or isinstance(obj, str | int | float | bool):
+            return True
+        if isinstance(obj, list):
+            return all(SerDes.is_primitive(item) for item in obj)
+        return False
+
+
+class PassThroughSerDes(SerDes[T]):
+    """Leaves strings as they are."""
+
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        return value  # type: ignore[return-value]
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        return data  # type: ignore[return-value]
+
+
+class JsonSerDes(SerDes[T]):
+    """Plain JSON."""
+
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        return json.dumps(value)
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        return json.loads(data)  # type: ignore[no-any-return]
+
+
+def _encode(obj: Any) -> dict[str, Any]:
+    from durable_lambda.concurrency.models import BatchResult
+
+    match obj:
+        case None:
+            return {TYPE_TOKEN: TypeTag.NONE, VALUE_TOKEN: None}
+        case str():
+            return {TYPE_TOKEN: TypeTag.STR, VALUE_TOKEN: obj}
+        case bool():
+            return {TYPE_TOKEN: TypeTag.BOOL, VALUE_TOKEN: obj}
+        case int():
+            return {TYPE_TOKEN: TypeTag.INT, VALUE_TOKEN: obj}
+        case float():
+            return {TYPE_TOKEN: TypeTag.FLOAT, VALUE_TOKEN: obj}
+        case bytes() | bytearray() | memoryview():
+            encoded = base64.b64encode(bytes(obj)).decode("ascii")
+            return {TYPE_TOKEN: TypeTag.BYTES, VALUE_TOKEN: encoded}
+        case uuid.UUID():
+            return {TYPE_TOKEN: TypeTag.UUID, VALUE_TOKEN: str(obj)}
+        case Decimal():
+            return {TYPE_TOKEN: TypeTag.DECIMAL, VALUE_TOKEN: str(obj)}
+        case datetime():
+            return {TYPE_TOKEN: TypeTag.DATETIME, VALUE_TOKEN: obj.isoformat()}
+        case date():
+            return {TYPE_TOKEN: TypeTag.DATE, VALUE_TOKEN: obj.isoformat()}
+        case BatchResult():
+            return {
+                TYPE_TOKEN: TypeTag.BATCH_RESULT,
+                VALUE_TOKEN: _encode(obj.to_dict())[VALUE_TOKEN],
+            }
+        case list():
+            return {TYPE_TOKEN: TypeTag.LIST, VALUE_TOKEN: [_encode(v) for v in obj]}
+        case tuple():
+            return {TYPE_TOKEN: TypeTag.TUPLE, VALUE_TOKEN: [_encode(v) for v in obj]}
+        case dict():
+            if any(not isinstance(k, str) for k in obj):
+                msg = "Only str dictionary keys can be serialized"
+                raise SerDesError(msg)
+            return {
+                TYPE_TOKEN: TypeTag.DICT,
+                VALUE_TOKEN: {k: _encode(v) for k, v in obj.items()},
+            }
+        case _:
+            msg = f"Unsupported type: {type(obj)}"
+            raise SerDesError(msg)
+
+
+def _decode(tag: str, value: Any) -> Any:
+    from durable_lambda.concurrency.models import BatchResult
+
+    match tag:
+        case TypeTag.NONE:
+            return None
+        case TypeTag.STR | TypeTag.BOOL | TypeTag.INT | TypeTag.FLOAT:
+            return value
+        case TypeTag.BYTES:
+            return base64.b64decode(value)
+        case TypeTag.UUID:
+            return uuid.UUID(value)
+        case TypeTag.DECIMAL:
+            return Decimal(value)
+        case TypeTag.DATETIME:
+            return datetime.fromisoformat(value)
+        case TypeTag.DATE:
+            return date.fromisoformat(value)
+        case TypeTag.LIST:
+            return [_unwrap(v) for v in _expect(value, list)]
+        case TypeTag.TUPLE:
+            return tuple(_unwrap(v) for v in _expect(value, list))
+        case TypeTag.DICT:
+            return {k: _unwrap(v) for k, v in _expect(value, dict).items()}
+        case TypeTag.BATCH_RESULT:
+            return BatchResult.from_dict(_decode(TypeTag.DICT, value))
+        case _:
+            msg = f'Unknown type tag: "{tag}"'
+            raise SerDesError(msg)
+
+
+def _expect(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        msg = f"Expected {kind.__name__}, got {type(value).__name__}"
+        raise SerDesError(msg)
+    return value
+
+
+def _unwrap(obj: Any) -> Any:
+    if isinstance(obj, dict) and TYPE_TOKEN in obj and VALUE_TOKEN in obj:
+        return _decode(obj[TYPE_TOKEN], obj[VALUE_TOKEN])
+    return obj
+
+
+class ExtendedTypeSerDes(SerDes[Any]):
+    """The default serdes: plain JSON for primitives, tagged envelopes otherwise."""
+
+    def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
+        if SerDes.is_primitive(value):
+            return json.dumps(value, separators=(",", ":"))
+        return json.dumps(_encode(value), separators=(",", ":"))
+
+    def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
+        obj = json.loads(data)
+        if SerDes.is_primitive(obj):
+            return obj
+        if not (isinstance(obj, dict) and TYPE_TOKEN in obj and VALUE_TOKEN in obj):
+            msg = 'Malformed envelope: missing "t" or "v" at root.'
+            raise SerDesError(msg)
+        return _decode(obj[TYPE_TOKEN], obj[VALUE_TOKEN])
+
+
+DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
+EXTENDED_TYPES_SERDES: SerDes[Any] = ExtendedTypeSerDes()
+
+
+class ClassSerDes(SerDes[T]):
+    """JSON for instances of a class, restored as instances of that class.
+
+    Fields are read from a dataclass's fields or an object's ``__dict__``.
+    Nested values are restored by the class's type annotations: annotated
+    classes (also inside ``list[...]``, ``tuple[...]``, ``dict[str, ...]``
+    and ``X | None``) become instances again, ``datetime``/``date`` fields
+    parse back from ISO 8601. ``date_fields`` names datetime fields that
+    carry no annotation.
+    """
+
+    def __init__(self, cls: type[T], date_fields: Iterable[str] = ()) -> None:
+        self._cls = cls
+        self._date_fields = frozenset(date_fields)
+
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        return json.dumps(_to_plain(value))
+
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        return _restore(json.loads(data), self._cls, self._date_fields)  # type: ignore[no-any-return]
+
+
+def create_class_serdes(cls: type[T]) -> SerDes[T]:
+    """A serdes that restores ``cls`` instances (and annotated nested classes)."""
+    return ClassSerDes(cls)
+
+
+def create_class_serdes_with_dates(cls: type[T], date_fields: Iterable[str]) -> SerDes[T]:
+    """Like ``create_class_serdes``, also parsing ``date_fields`` as datetimes."""
+    return ClassSerDes(cls, date_fields)
+
+
+def _to_plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "__dict__"):
+        return {k: _to_plain(v) for k, v in vars(value).items()}
+    msg = f"Unsupported type: {type(value)}"
+    raise SerDesError(msg)
+
+
+def _restore(value: Any, hint: Any, date_fields: frozenset[str] = frozenset()) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        return _restore(value, non_none[0], date_fields) if len(non_none) == 1 else value
+    if origin in (list, tuple) and args:
+        restored = [_restore(v, args[0]) for v in value]
+        return restored if origin is list else tuple(restored)
+    if origin is dict and len(args) == 2:  # noqa: PLR2004
+        return {k: _restore(v, args[1]) for k, v in value.items()}
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if isinstance(hint, type) and isinstance(value, dict) and hint not in (dict, object):
+        return _instance(hint, value, date_fields)
+    return value
+
+
+def _instance(cls: type, data: dict[str, Any], date_fields: frozenset[str]) -> Any:
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        hints = {}
+    fields: dict[str, Any] = {}
+    for key, raw in data.items():
+        hint = datetime if key in date_fields else hints.get(key, Any)
+        fields[key] = _restore(raw, hint)
+    instance = cls.__new__(cls)
+    for key, value in fields.items():
+        object.__setattr__(instance, key, value)
+    return instance
+
+
+def serialize(
+    serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str
+) -> str:
+    """Serialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
+    context = SerDesContext(operation_id, durable_execution_arn)
+    try:
+        return (serdes or EXTENDED_TYPES_SERDES).serialize(value, context)
+    except (RetryableSerDesError, SerDesError):
+        raise
+    except Exception as e:
+        msg = f"Serialization failed for id: {operation_id}, error: {e}."
+        raise SerDesError(msg) from e
+
+
+def deserialize(
+    serdes: SerDes[T] | None, data: str, operation_id: str, durable_execution_arn: str
+) -> T:
+    """Deserialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
+    context = SerDesContext(operation_id, durable_execution_arn)
+    try:
+        return (serdes or EXTENDED_TYPES_SERDES).deserialize(data, context)  # type: ignore[no-any-return]
+    except (RetryableSerDesError, SerDesError):
+        raise
+    except Exception as e:
+        msg = f"Deserialization failed for id: {operation_id}, error: {e}."
+        raise SerDesError(msg) from e

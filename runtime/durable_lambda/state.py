@@ -1,0 +1,169 @@
+"""What one invocation knows of its execution, and how it records more.
+
+``ExecutionState`` holds the operations the invocation loaded and applies
+each checkpoint locally (``transitions.apply_update``) before handing it to
+the ``CheckpointWriter``. The writer group-commits: a synchronous checkpoint
+writes everything queued before it in one store transaction, and a
+background thread writes asynchronous checkpoints (an at-least-once step's
+START, a child context's START) shortly after they are queued, so a fast
+step records its START and its result in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from durable_lambda.clock import Clock
+from durable_lambda.exceptions import CheckpointError
+from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate
+from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError, Store
+from durable_lambda.transitions import Transition, apply_update
+
+ASYNC_LINGER_SECONDS = 0.002
+"""How long an asynchronous checkpoint may wait to share a transaction."""
+
+
+class CheckpointWriter:
+    """Group-commits checkpoints of one invocation to the store."""
+
+    def __init__(self, store: Store, lease: Lease) -> None:
+        self._store = store
+        self._lease = lease
+        self._cond = threading.Condition()
+        self._pending = CheckpointBatch()
+        self._queued = 0
+        self._written = 0
+        self._flushing = False
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._background: threading.Thread | None = None
+
+    def enqueue(self, transition: Transition, *, sync: bool) -> int:
+        """Queue a transition; returns its ticket for ``wait``."""
+        with self._cond:
+            self._pending.add(transition)
+            self._queued += 1
+            if not sync:
+                self._ensure_background()
+                self._cond.notify_all()
+            return self._queued
+
+    def wait(self, ticket: int) -> None:
+        """Return once the transition with ``ticket`` (and all before it) is durable."""
+        while True:
+            with self._cond:
+                if self._failure is not None:
+                    raise self._failure
+                if self._written >= ticket:
+                    return
+                if self._flushing:
+                    self._cond.wait()
+                    continue
+                batch, upto = self._take()
+            self._write(batch, upto)
+
+    def close(self) -> None:
+        """Write what is queued and stop the background thread."""
+        try:
+            self.wait(self._queued)
+        finally:
+            with self._cond:
+                self._closed = True
+                self._cond.notify_all()
+            if self._background is not None:
+                self._background.join()
+
+    def _take(self) -> tuple[CheckpointBatch, int]:
+        batch, self._pending = self._pending, CheckpointBatch()
+        self._flushing = True
+        return batch, self._queued
+
+    def _write(self, batch: CheckpointBatch, upto: int) -> None:
+        try:
+            if batch:
+                self._store.write(self._lease, batch)
+        except LeaseLostError as e:
+            self._fail(e)
+            raise
+        except Exception as e:
+            failure = CheckpointError(f"Could not record checkpoints: {e}")
+            failure.__cause__ = e
+            self._fail(failure)
+            raise failure from e
+        with self._cond:
+            self._written = upto
+            self._flushing = False
+            self._cond.notify_all()
+
+    def _fail(self, failure: BaseException) -> None:
+        with self._cond:
+            self._failure = failure
+            self._flushing = False
+            self._cond.notify_all()
+
+    def _ensure_background(self) -> None:
+        if self._background is None:
+            self._background = threading.Thread(
+                target=self._write_in_background, name="durable-checkpoints", daemon=True
+            )
+            self._background.start()
+
+    def _write_in_background(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and (
+                    self._flushing or self._written == self._queued
+                ) and self._failure is None:
+                    self._cond.wait()
+                if self._closed or self._failure is not None:
+                    return
+            time.sleep(ASYNC_LINGER_SECONDS)
+            with self._cond:
+                if self._flushing or self._written == self._queued:
+                    continue
+                batch, upto = self._take()
+            try:
+                self._write(batch, upto)
+            except BaseException:  # noqa: BLE001 - recorded; raised to the next waiter
+                return
+
+
+class ExecutionState:
+    """The operations of one execution as this invocation sees them."""
+
+    def __init__(self, lease: Lease, store: Store, clock: Clock) -> None:
+        self.durable_execution_arn = lease.execution.execution_id
+        self.input_payload = lease.execution.input_payload
+        self.clock = clock
+        self._operations = {op.operation_id: op for op in lease.operations}
+        self._lock = threading.Lock()
+        self._writer = CheckpointWriter(store, lease)
+
+    def get(self, operation_id: str) -> Operation | None:
+        """The operation's current state, if it was ever recorded."""
+        return self._operations.get(operation_id)
+
+    def has_prior_operations(self) -> bool:
+        """Whether an earlier invocation recorded any operation."""
+        return any(
+            op.operation_type is not OperationType.EXECUTION
+            for op in self._operations.values()
+        )
+
+    def checkpoint(self, update: OperationUpdate, *, sync: bool = True) -> Operation:
+        """Record a checkpoint; with ``sync``, return once it is durable."""
+        with self._lock:
+            transition = apply_update(
+                update, self._operations.get(update.operation_id), self.clock.now()
+            )
+            self._operations[update.operation_id] = transition.operation
+            ticket = self._writer.enqueue(transition, sync=sync)
+        if sync:
+            self._writer.wait(ticket)
+        return transition.operation
+
+    def close(self) -> None:
+        """Make every queued checkpoint durable."""
+        self._writer.close()
+

@@ -1,0 +1,37 @@
+"""Durable state: the store contract and its implementations."""
+
+from durable_lambda.store.contract import (
+    CheckpointBatch,
+    DueTimer,
+    ExecutionNotFoundError,
+    ExecutionRecord,
+    ExecutionStatus,
+    Failed,
+    InvocationFailed,
+    InvocationOutcome,
+    Lease,
+    LeaseLostError,
+    NewExecution,
+    Store,
+    Succeeded,
+    Suspended,
+)
+from durable_lambda.store.sqlite import SqliteStore
+
+__all__ = [
+    "CheckpointBatch",
+    "DueTimer",
+    "ExecutionNotFoundError",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "Failed",
+    "InvocationFailed",
+    "InvocationOutcome",
+    "Lease",
+    "LeaseLostError",
+    "NewExecution",
+    "SqliteStore",
+    "Store",
+    "Succeeded",
+    "Suspended",
+]

@@ -1,0 +1,265 @@
+"""The store contract: what the runtime and the engines need from storage.
+
+One store holds every execution of an engine: the execution record, one
+record per operation, the history events, and the timers that wake
+executions. The local engine implements it on SQLite; the AWS backend on one
+DynamoDB table (items keyed by execution) with EventBridge Scheduler
+schedules for timers. docs/ARCHITECTURE.md ("Store contract") explains how
+each rule maps onto DynamoDB conditional writes.
+
+Rules every implementation keeps:
+
+- Each method is atomic: all of its writes happen or none do.
+- An invocation holds a lease (``acquire_lease``). Taking a lease bumps the
+  execution's ``epoch``; every write of that invocation is conditional on
+  the epoch, so a stale invocation is fenced off (``LeaseLostError``) and
+  can never overwrite newer state.
+- Events are numbered 1, 2, 3... in the order their writes commit.
+- Wakers (fired timers, callbacks, finished child executions) write their
+  fact first, then bump the execution's ``wake_seq``. ``finish_invocation``
+  releases a suspended invocation's lease only while ``wake_seq`` is still
+  what the invocation loaded; otherwise the invocation reloads and goes on,
+  so no wake-up is lost.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from durable_lambda.exceptions import DurableExecutionsError
+from durable_lambda.history import Event
+from durable_lambda.lambda_service import ErrorObject, Operation
+from durable_lambda.transitions import Transition
+
+EXECUTION_TIMEOUT_TIMER = "execution-timeout"
+"""Timer that times the execution out."""
+REINVOKE_TIMER = "reinvoke"
+"""Timer that invokes the execution again after a failed invocation."""
+
+
+class ExecutionStatus(StrEnum):
+    """Status of a durable execution."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+class ExecutionNotFoundError(DurableExecutionsError):
+    """No execution has the id asked for."""
+
+
+class LeaseLostError(BaseException):
+    """This invocation's lease was taken over: it must stop writing and end.
+
+    Derives from BaseException so that no handler's ``except Exception``
+    swallows it.
+    """
+
+
+@dataclass(frozen=True)
+class NewExecution:
+    """What starting an execution records."""
+
+    execution_id: str
+    function_name: str
+    execution_name: str
+    input_payload: str | None
+    timeout_seconds: int | None = None
+    """None: the execution never times out."""
+    parent_execution_id: str | None = None
+    """The execution whose chained invoke started this one."""
+    parent_operation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """An execution as stored."""
+
+    execution_id: str
+    function_name: str
+    execution_name: str
+    status: ExecutionStatus
+    input_payload: str | None
+    start_timestamp: datetime.datetime
+    result: str | None = None
+    error: ErrorObject | None = None
+    end_timestamp: datetime.datetime | None = None
+    timeout_seconds: int | None = None
+    parent_execution_id: str | None = None
+    parent_operation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """An invocation's hold on an execution, with the state it loaded."""
+
+    execution: ExecutionRecord
+    invocation_id: str
+    epoch: int
+    wake_seq: int
+    started: datetime.datetime
+    operations: tuple[Operation, ...]
+
+
+@dataclass
+class CheckpointBatch:
+    """Transitions to persist together: latest operation states, events, timers."""
+
+    operations: dict[str, Operation] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    timers: dict[str, datetime.datetime | None] = field(default_factory=dict)
+
+    def add(self, transition: Transition) -> None:
+        self.operations[transition.operation.operation_id] = transition.operation
+        self.events.extend(transition.events)
+        for timer in transition.timers:
+            self.timers[timer.key] = timer.due
+
+    def extend(self, other: CheckpointBatch) -> None:
+        self.operations.update(other.operations)
+        self.events.extend(other.events)
+        self.timers.update(other.timers)
+
+    def __bool__(self) -> bool:
+        return bool(self.operations or self.events or self.timers)
+
+
+@dataclass(frozen=True)
+class Suspended:
+    """The handler is blocked on waits, retries, callbacks or invokes."""
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """The handler returned ``result`` (JSON)."""
+
+    result: str | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The handler raised ``error``: the execution fails."""
+
+    error: ErrorObject
+
+
+@dataclass(frozen=True)
+class InvocationFailed:
+    """The invocation failed (not the execution); it will be invoked again."""
+
+    error: ErrorObject
+
+
+InvocationOutcome = Suspended | Succeeded | Failed | InvocationFailed
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A timer whose time has come."""
+
+    execution_id: str
+    key: str
+    due: datetime.datetime
+
+
+class Store(Protocol):
+    """Durable state of executions. See the module docstring for the rules."""
+
+    def create_execution(
+        self, new: NewExecution, now: datetime.datetime
+    ) -> tuple[ExecutionRecord, bool]:
+        """Record a new RUNNING execution with its ExecutionStarted event.
+
+        Idempotent by (function name, execution name): starting one that
+        exists returns it and False, changing nothing.
+        """
+        ...
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """The execution, or ExecutionNotFoundError."""
+        ...
+
+    def acquire_lease(
+        self,
+        execution_id: str,
+        invocation_id: str,
+        now: datetime.datetime,
+        lease_until: datetime.datetime,
+    ) -> Lease | None:
+        """Take the execution for an invocation and load its operations.
+
+        None when the execution has ended or another live invocation holds
+        it. A lease left by an invocation that died (expired, or held by the
+        same invocation id, as a retried Lambda request has) is taken over
+        and its InvocationCompleted is recorded with ``Runtime.ExitError``.
+        """
+        ...
+
+    def reload(self, lease: Lease) -> Lease:
+        """The same lease with freshly loaded operations and wake_seq."""
+        ...
+
+    def write(self, lease: Lease, batch: CheckpointBatch) -> None:
+        """Persist checkpoints atomically; LeaseLostError when fenced off."""
+        ...
+
+    def finish_invocation(
+        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+    ) -> bool:
+        """End the invocation with its InvocationCompleted event.
+
+        Succeeded and Failed also end the execution. For Suspended, returns
+        False (and writes nothing) when a waker bumped wake_seq since the
+        lease loaded its state: the invocation must reload and continue.
+        """
+        ...
+
+    def abandon_invocation(
+        self,
+        execution_id: str,
+        invocation_id: str,
+        now: datetime.datetime,
+        error: ErrorObject,
+    ) -> bool:
+        """Record that an invocation died (crash, timeout) and release its lease.
+
+        False when that invocation no longer holds the lease.
+        """
+        ...
+
+    def schedule_reinvoke(
+        self, execution_id: str, due: datetime.datetime
+    ) -> None:
+        """Set the timer that invokes the execution again at ``due``."""
+        ...
+
+    def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:
+        """Apply a due timer; True when the execution should be invoked."""
+        ...
+
+    def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
+        """Timers due at ``now``, earliest first."""
+        ...
+
+    def next_timer_due(self) -> datetime.datetime | None:
+        """When the earliest timer is due, if any."""
+        ...
+
+    def get_operations(self, execution_id: str) -> list[Operation]:
+        """The execution's operations in the order they were first recorded."""
+        ...
+
+    def get_history(self, execution_id: str) -> list[Event]:
+        """The execution's stored events, in EventId order (1-based)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

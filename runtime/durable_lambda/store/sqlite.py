@@ -1,0 +1,563 @@
+"""The store contract on SQLite: a file shared by processes, or memory.
+
+A file store runs in WAL mode with ``synchronous=NORMAL``: a commit survives
+the death of any process (the case the local engine must handle) but not a
+power cut, which a laptop engine can afford. Every method runs in one
+``BEGIN IMMEDIATE`` transaction, so SQLite's write lock serializes writers
+across threads and processes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from durable_lambda.history import Event, execution_event, invocation_completed, payload
+from durable_lambda.history import error_payload as history_error
+from durable_lambda.lambda_service import (
+    ErrorObject,
+    Operation,
+    epoch_millis,
+    from_epoch_millis,
+    from_millis,
+)
+from durable_lambda.store.contract import (
+    EXECUTION_TIMEOUT_TIMER,
+    REINVOKE_TIMER,
+    CheckpointBatch,
+    DueTimer,
+    ExecutionNotFoundError,
+    ExecutionRecord,
+    ExecutionStatus,
+    Failed,
+    InvocationFailed,
+    InvocationOutcome,
+    Lease,
+    LeaseLostError,
+    NewExecution,
+    Succeeded,
+    Suspended,
+)
+from durable_lambda.transitions import on_timer, parse_operation_timer
+
+MEMORY = ":memory:"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    function_name TEXT NOT NULL,
+    execution_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input_payload TEXT,
+    result TEXT,
+    error TEXT,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER,
+    timeout_seconds INTEGER,
+    parent_execution_id TEXT,
+    parent_operation_id TEXT,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_started_ms INTEGER,
+    lease_until_ms INTEGER,
+    wake_seq INTEGER NOT NULL DEFAULT 0,
+    event_seq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (function_name, execution_name)
+);
+CREATE TABLE IF NOT EXISTS operations (
+    execution_id TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, operation_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    execution_id TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS timers (
+    execution_id TEXT NOT NULL,
+    timer_key TEXT NOT NULL,
+    due_ms INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, timer_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due_ms);
+"""
+
+_EXECUTION_COLUMNS = (
+    "execution_id, function_name, execution_name, status, input_payload, result, "
+    "error, start_ms, end_ms, timeout_seconds, parent_execution_id, parent_operation_id"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def exit_error(invocation_id: str) -> ErrorObject:
+    """The error recorded for an invocation that died without finishing."""
+    return ErrorObject(
+        message=f"RequestId: {invocation_id} Error: Runtime exited without finishing the invocation",
+        type="Runtime.ExitError",
+        data=None,
+        stack_trace=None,
+    )
+
+
+class SqliteStore:
+    """The store contract on one SQLite database (``path`` or ``":memory:"``)."""
+
+    def __init__(self, path: str = MEMORY) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        if path != MEMORY:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.path == MEMORY
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # region executions
+
+    def create_execution(
+        self, new: NewExecution, now: datetime.datetime
+    ) -> tuple[ExecutionRecord, bool]:
+        with self._transaction() as db:
+            existing = db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions "  # noqa: S608
+                "WHERE function_name = ? AND execution_name = ?",
+                (new.function_name, new.execution_name),
+            ).fetchone()
+            if existing is not None:
+                return _record(existing), False
+            db.execute(
+                "INSERT INTO executions (execution_id, function_name, execution_name, "
+                "status, input_payload, start_ms, timeout_seconds, parent_execution_id, "
+                "parent_operation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.execution_id,
+                    new.function_name,
+                    new.execution_name,
+                    ExecutionStatus.RUNNING.value,
+                    new.input_payload,
+                    epoch_millis(now),
+                    new.timeout_seconds,
+                    new.parent_execution_id,
+                    new.parent_operation_id,
+                ),
+            )
+            details: dict[str, Any] = {"Input": payload(new.input_payload)}
+            if new.timeout_seconds is not None:
+                details["ExecutionTimeout"] = new.timeout_seconds
+                due = now + datetime.timedelta(seconds=new.timeout_seconds)
+                self._set_timer(db, new.execution_id, EXECUTION_TIMEOUT_TIMER, due)
+            self._append_events(
+                db, new.execution_id, [execution_event("ExecutionStarted", now, details)]
+            )
+        return self.get_execution(new.execution_id), True
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?",  # noqa: S608
+                (execution_id,),
+            ).fetchone()
+        if row is None:
+            raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
+        return _record(row)
+
+    # endregion
+    # region invocations
+
+    def acquire_lease(
+        self,
+        execution_id: str,
+        invocation_id: str,
+        now: datetime.datetime,
+        lease_until: datetime.datetime,
+    ) -> Lease | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT status, lease_owner, lease_started_ms, lease_until_ms "
+                "FROM executions WHERE execution_id = ?",
+                (execution_id,),
+            ).fetchone()
+            if row is None:
+                raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
+            status, owner, owner_started, owner_until = row
+            if status != ExecutionStatus.RUNNING.value:
+                return None
+            if owner is not None:
+                if owner != invocation_id and owner_until > epoch_millis(now):
+                    return None
+                self._append_events(
+                    db,
+                    execution_id,
+                    [
+                        invocation_completed(
+                            from_epoch_millis(owner_started), now, owner, exit_error(owner)
+                        )
+                    ],
+                )
+            db.execute(
+                "UPDATE executions SET epoch = epoch + 1, lease_owner = ?, "
+                "lease_started_ms = ?, lease_until_ms = ? WHERE execution_id = ?",
+                (invocation_id, epoch_millis(now), epoch_millis(lease_until), execution_id),
+            )
+            return self._load_lease(db, execution_id, invocation_id, now)
+
+    def reload(self, lease: Lease) -> Lease:
+        with self._transaction() as db:
+            fresh = self._load_lease(
+                db, lease.execution.execution_id, lease.invocation_id, lease.started
+            )
+        if fresh.epoch != lease.epoch:
+            raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
+        return fresh
+
+    def _load_lease(
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        invocation_id: str,
+        started: datetime.datetime,
+    ) -> Lease:
+        record = _record(
+            db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?",  # noqa: S608
+                (execution_id,),
+            ).fetchone()
+        )
+        epoch, wake_seq = db.execute(
+            "SELECT epoch, wake_seq FROM executions WHERE execution_id = ?",
+            (execution_id,),
+        ).fetchone()
+        operations = tuple(
+            Operation.from_json_dict(json.loads(body))
+            for (body,) in db.execute(
+                "SELECT body FROM operations WHERE execution_id = ? ORDER BY rowid",
+                (execution_id,),
+            )
+        )
+        return Lease(record, invocation_id, epoch, wake_seq, started, operations)
+
+    def write(self, lease: Lease, batch: CheckpointBatch) -> None:
+        execution_id = lease.execution.execution_id
+        with self._transaction() as db:
+            self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
+            db.executemany(
+                "INSERT INTO operations (execution_id, operation_id, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (execution_id, operation_id) DO UPDATE SET body = excluded.body",
+                [
+                    (execution_id, op_id, _dumps(op.to_json_dict()))
+                    for op_id, op in batch.operations.items()
+                ],
+            )
+            for key, due in batch.timers.items():
+                if due is None:
+                    self._clear_timer(db, execution_id, key)
+                else:
+                    self._set_timer(db, execution_id, key, due)
+
+    def finish_invocation(
+        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+    ) -> bool:
+        execution_id = lease.execution.execution_id
+        with self._transaction() as db:
+            epoch, wake_seq = db.execute(
+                "SELECT epoch, wake_seq FROM executions WHERE execution_id = ?",
+                (execution_id,),
+            ).fetchone()
+            if epoch != lease.epoch:
+                raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
+            if isinstance(outcome, Suspended) and wake_seq != lease.wake_seq:
+                return False
+            error = outcome.error if isinstance(outcome, InvocationFailed) else None
+            events = [invocation_completed(lease.started, now, lease.invocation_id, error)]
+            db.execute(
+                "UPDATE executions SET lease_owner = NULL, lease_started_ms = NULL, "
+                "lease_until_ms = NULL WHERE execution_id = ?",
+                (execution_id,),
+            )
+            if isinstance(outcome, Succeeded):
+                events.append(
+                    execution_event(
+                        "ExecutionSucceeded", now, {"Result": payload(outcome.result)}
+                    )
+                )
+                self._end_execution(
+                    db, execution_id, ExecutionStatus.SUCCEEDED, now, result=outcome.result
+                )
+            elif isinstance(outcome, Failed):
+                events.append(
+                    execution_event(
+                        "ExecutionFailed", now, {"Error": history_error(outcome.error)}
+                    )
+                )
+                self._end_execution(
+                    db, execution_id, ExecutionStatus.FAILED, now, error=outcome.error
+                )
+            self._append_events(db, execution_id, events)
+        return True
+
+    def abandon_invocation(
+        self,
+        execution_id: str,
+        invocation_id: str,
+        now: datetime.datetime,
+        error: ErrorObject,
+    ) -> bool:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT lease_started_ms FROM executions "
+                "WHERE execution_id = ? AND lease_owner = ?",
+                (execution_id, invocation_id),
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute(
+                "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
+                "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
+                (execution_id,),
+            )
+            self._append_events(
+                db,
+                execution_id,
+                [invocation_completed(from_epoch_millis(row[0]), now, invocation_id, error)],
+            )
+        return True
+
+    # endregion
+    # region timers
+
+    def schedule_reinvoke(self, execution_id: str, due: datetime.datetime) -> None:
+        with self._transaction() as db:
+            self._set_timer(db, execution_id, REINVOKE_TIMER, due)
+
+    def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:
+        with self._transaction() as db:
+            if self._clear_timer(db, execution_id, key) == 0:
+                return False
+            (status,) = db.execute(
+                "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if status != ExecutionStatus.RUNNING.value:
+                return False
+            if key == REINVOKE_TIMER:
+                return True
+            if key == EXECUTION_TIMEOUT_TIMER:
+                self._time_out(db, execution_id, now)
+                return False
+            operation_timer = parse_operation_timer(key)
+            if operation_timer is None:
+                return False
+            kind, operation_id = operation_timer
+            row = db.execute(
+                "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
+                (execution_id, operation_id),
+            ).fetchone()
+            if row is None:
+                return False
+            transition = on_timer(Operation.from_json_dict(json.loads(row[0])), kind, now)
+            if transition is None:
+                return False
+            batch = CheckpointBatch()
+            batch.add(transition)
+            self._append_events(db, execution_id, batch.events)
+            db.execute(
+                "UPDATE operations SET body = ? WHERE execution_id = ? AND operation_id = ?",
+                (_dumps(transition.operation.to_json_dict()), execution_id, operation_id),
+            )
+            for timer_key, due in batch.timers.items():
+                if due is None:
+                    self._clear_timer(db, execution_id, timer_key)
+                else:
+                    self._set_timer(db, execution_id, timer_key, due)
+            db.execute(
+                "UPDATE executions SET wake_seq = wake_seq + 1 WHERE execution_id = ?",
+                (execution_id,),
+            )
+        return True
+
+    def _time_out(
+        self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime
+    ) -> None:
+        (timeout_seconds,) = db.execute(
+            "SELECT timeout_seconds FROM executions WHERE execution_id = ?",
+            (execution_id,),
+        ).fetchone()
+        error = ErrorObject(
+            message=f"Execution timed out after {timeout_seconds} seconds",
+            type="Execution.TimedOut",
+            data=None,
+            stack_trace=None,
+        )
+        db.execute(
+            "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
+            "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
+            (execution_id,),
+        )
+        self._end_execution(db, execution_id, ExecutionStatus.TIMED_OUT, now, error=error)
+        self._append_events(
+            db,
+            execution_id,
+            [execution_event("ExecutionTimedOut", now, {"Error": history_error(error)})],
+        )
+
+    def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT execution_id, timer_key, due_ms FROM timers WHERE due_ms <= ? "
+                "ORDER BY due_ms LIMIT ?",
+                (epoch_millis(now), limit),
+            ).fetchall()
+        return [DueTimer(execution_id, key, from_epoch_millis(due)) for execution_id, key, due in rows]
+
+    def next_timer_due(self) -> datetime.datetime | None:
+        with self._lock:
+            (due,) = self._db.execute("SELECT MIN(due_ms) FROM timers").fetchone()
+        return from_millis(due)
+
+    # endregion
+    # region reads
+
+    def get_operations(self, execution_id: str) -> list[Operation]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM operations WHERE execution_id = ? ORDER BY rowid",
+                (execution_id,),
+            ).fetchall()
+        return [Operation.from_json_dict(json.loads(body)) for (body,) in rows]
+
+    def get_history(self, execution_id: str) -> list[Event]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event_id, body FROM events WHERE execution_id = ? ORDER BY event_id",
+                (execution_id,),
+            ).fetchall()
+        return [{**json.loads(body), "EventId": event_id} for event_id, body in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # endregion
+    # region helpers
+
+    @staticmethod
+    def _append_events(
+        db: sqlite3.Connection,
+        execution_id: str,
+        events: Sequence[Event],
+        epoch: int | None = None,
+    ) -> None:
+        fence = "" if epoch is None else " AND epoch = ? AND status = 'RUNNING'"
+        params: tuple[Any, ...] = (len(events), execution_id)
+        if epoch is not None:
+            params += (epoch,)
+        row = db.execute(
+            f"UPDATE executions SET event_seq = event_seq + ? WHERE execution_id = ?{fence} "  # noqa: S608
+            "RETURNING event_seq",
+            params,
+        ).fetchone()
+        if row is None:
+            raise LeaseLostError(f"Execution {execution_id} is no longer held by this invocation")
+        first = row[0] - len(events) + 1
+        db.executemany(
+            "INSERT INTO events (execution_id, event_id, body) VALUES (?, ?, ?)",
+            [(execution_id, first + i, _dumps(e)) for i, e in enumerate(events)],
+        )
+
+    @staticmethod
+    def _set_timer(
+        db: sqlite3.Connection, execution_id: str, key: str, due: datetime.datetime
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO timers (execution_id, timer_key, due_ms) VALUES (?, ?, ?)",
+            (execution_id, key, epoch_millis(due)),
+        )
+
+    @staticmethod
+    def _clear_timer(db: sqlite3.Connection, execution_id: str, key: str) -> int:
+        return db.execute(
+            "DELETE FROM timers WHERE execution_id = ? AND timer_key = ?",
+            (execution_id, key),
+        ).rowcount
+
+    @staticmethod
+    def _end_execution(
+        db: sqlite3.Connection,
+        execution_id: str,
+        status: ExecutionStatus,
+        now: datetime.datetime,
+        *,
+        result: str | None = None,
+        error: ErrorObject | None = None,
+    ) -> None:
+        db.execute(
+            "UPDATE executions SET status = ?, result = ?, error = ?, end_ms = ? "
+            "WHERE execution_id = ?",
+            (
+                status.value,
+                result,
+                _dumps(error.to_dict()) if error else None,
+                epoch_millis(now),
+                execution_id,
+            ),
+        )
+        db.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
+
+    # endregion
+
+
+def _record(row: Sequence[Any]) -> ExecutionRecord:
+    (
+        execution_id,
+        function_name,
+        execution_name,
+        status,
+        input_payload,
+        result,
+        error,
+        start_ms,
+        end_ms,
+        timeout_seconds,
+        parent_execution_id,
+        parent_operation_id,
+    ) = row
+    return ExecutionRecord(
+        execution_id=execution_id,
+        function_name=function_name,
+        execution_name=execution_name,
+        status=ExecutionStatus(status),
+        input_payload=input_payload,
+        start_timestamp=from_epoch_millis(start_ms),
+        result=result,
+        error=ErrorObject.from_dict(json.loads(error)) if error else None,
+        end_timestamp=from_millis(end_ms),
+        timeout_seconds=timeout_seconds,
+        parent_execution_id=parent_execution_id,
+        parent_operation_id=parent_operation_id,
+    )

@@ -1,0 +1,215 @@
+"""Runs the AWS conformance requirements in tests/conformance/ on the local engine.
+
+Each YAML names a handler in words, its input, the expected result and the
+expected history. A suite module registers one handler per requirement with
+``@suite.requirement("1-1")``; ``suite.check(requirement_id, caplog)`` runs it
+and matches result, history and logs by the rules of tests/conformance/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import string
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from durable_lambda.local.engine import InvocationIsolation
+from durable_lambda.testing import DurableFunctionTestRunner
+
+CONFORMANCE_DIR = Path(__file__).parent / "conformance"
+_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def load_requirement(suite: str, requirement_id: str) -> dict[str, Any]:
+    text = (CONFORMANCE_DIR / suite / f"{requirement_id}.yaml").read_text()
+    return yaml.safe_load(text)  # type: ignore[no-any-return]
+
+
+def requirement_ids(suite: str) -> list[str]:
+    paths = (CONFORMANCE_DIR / suite).glob("*.yaml")
+    return sorted((p.stem for p in paths), key=lambda s: [int(n) for n in s.split("-")])
+
+
+class Bindings:
+    """Variables of one requirement: generated inputs and ``${NAME}`` bindings."""
+
+    def __init__(self, variables: Mapping[str, str] | None) -> None:
+        self.values: dict[str, Any] = {}
+        for name, generator in (variables or {}).items():
+            match = re.fullmatch(r"\$\{GEN_STR:(\d+)\}", generator)
+            assert match, f"unsupported variable generator {generator!r}"
+            alphabet = string.ascii_lowercase + string.digits
+            self.values[name] = "".join(secrets.choice(alphabet) for _ in range(int(match[1])))
+
+    def substitute(self, value: Any) -> Any:
+        """Replace ``${NAME}`` of known variables inside strings, recursively."""
+        if isinstance(value, str):
+            whole = _PLACEHOLDER.fullmatch(value)
+            if whole and whole[1] in self.values:
+                return self.values[whole[1]]
+            return _PLACEHOLDER.sub(
+                lambda m: str(self.values[m[1]]) if m[1] in self.values else m[0], value
+            )
+        if isinstance(value, list):
+            return [self.substitute(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v) for k, v in value.items()}
+        return value
+
+
+def match(expected: Any, actual: Any, bindings: Bindings, path: str) -> list[str]:
+    """Mismatches between an expected value (with placeholders) and an actual one."""
+    if expected == "*":
+        return []
+    if isinstance(expected, dict):
+        if not expected:
+            return []
+        if not isinstance(actual, dict):
+            return [f"{path}: expected an object, got {actual!r}"]
+        problems: list[str] = []
+        for key, value in expected.items():
+            if key not in actual:
+                problems.append(f"{path}.{key}: missing")
+            else:
+                problems.extend(match(value, actual[key], bindings, f"{path}.{key}"))
+        return problems
+    if isinstance(expected, str):
+        whole = _PLACEHOLDER.fullmatch(expected)
+        if whole and whole[1].startswith("/") and whole[1].endswith("/"):
+            pattern = whole[1][1:-1]
+            ok = re.search(pattern, str(actual)) is not None
+            return [] if ok else [f"{path}: {actual!r} does not match /{pattern}/"]
+        if whole and whole[1] not in bindings.values:
+            bindings.values[whole[1]] = actual
+            return []
+        expected = bindings.substitute(expected)
+    if expected != actual:
+        return [f"{path}: expected {expected!r}, got {actual!r}"]
+    return []
+
+
+def match_history(
+    expected_events: list[dict[str, Any]], events: list[dict[str, Any]], bindings: Bindings
+) -> list[str]:
+    by_id = {event["EventId"]: event for event in events}
+    problems: list[str] = []
+    for expected in expected_events:
+        event_id = expected["EventId"]
+        actual = by_id.get(event_id)
+        if actual is None:
+            problems.append(f"event {event_id}: missing")
+            continue
+        problems.extend(match(expected, actual, bindings, f"event {event_id}"))
+    return problems
+
+
+def describe(events: list[dict[str, Any]]) -> str:
+    lines = []
+    for event in events:
+        details = {k: v for k, v in event.items() if k.endswith("Details")}
+        lines.append(
+            f"  {event['EventId']:>3} {event['EventType']:<22} id={event.get('Id')} "
+            f"parent={event.get('ParentId')} name={event.get('Name')} {details}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Callable[..., Any]
+    isolation: InvocationIsolation = "thread"
+
+
+@dataclass
+class Suite:
+    """The handlers of one conformance suite, by requirement id."""
+
+    name: str
+    registrations: dict[str, Registration] = field(default_factory=dict)
+
+    def requirement(
+        self, requirement_id: str, *, isolation: InvocationIsolation = "thread"
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.registrations[requirement_id] = Registration(handler, isolation)
+            return handler
+
+        return register
+
+    def ids(self) -> list[str]:
+        return requirement_ids(self.name)
+
+    def check(self, requirement_id: str, caplog: pytest.LogCaptureFixture) -> None:
+        """Run the requirement's handler and match result, history and logs."""
+        spec = load_requirement(self.name, requirement_id)
+        registration = self.registrations.get(requirement_id)
+        assert registration is not None, f"no handler registered for {self.name} {requirement_id}"
+        bindings = Bindings(spec.get("Variables"))
+        event = bindings.substitute(spec.get("Input"))
+        payload = json.dumps(event) if event is not None else None
+        caplog.set_level(logging.INFO)
+        with DurableFunctionTestRunner(
+            registration.handler, invocation_isolation=registration.isolation
+        ) as runner:
+            expected_history = spec.get("ExpectedExecutionHistory") or []
+            if spec.get("AsyncInvoke"):
+                execution_id = runner.run_async(payload)
+                events = _wait_for_events(runner, execution_id, len(expected_history) + 1)
+            else:
+                execution_id = runner.run_async(payload)
+                result = runner.wait_for_result(execution_id)
+                events = runner.get_execution_history(execution_id)["Events"]
+                _check_result(spec.get("ExpectedResult") or {}, result, bindings, events)
+        problems = match_history(expected_history, events, bindings)
+        assert not problems, "history mismatch:\n" + "\n".join(problems) + "\n" + describe(events)
+        _check_logs(spec.get("ExpectedLogs") or [], caplog.records, bindings)
+
+
+def _wait_for_events(
+    runner: DurableFunctionTestRunner, execution_id: str, count: int
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = runner.get_execution_history(execution_id)["Events"]
+        if len(events) >= count:
+            return events
+        time.sleep(0.02)
+    raise AssertionError(f"history did not reach {count} events:\n{describe(events)}")
+
+
+def _check_result(
+    expected: Mapping[str, Any], result: Any, bindings: Bindings, events: list[dict[str, Any]]
+) -> None:
+    status = expected.get("ExecutionStatus")
+    if status is not None:
+        assert result.execution_status.value == status, (
+            f"status {result.execution_status.value}, expected {status}; "
+            f"error {result.error}\n{describe(events)}"
+        )
+    if "Result" in expected:
+        actual = json.loads(result.result) if result.result is not None else None
+        problems = match(expected["Result"], actual, bindings, "Result")
+        assert not problems, "result mismatch: " + "; ".join(problems)
+
+
+def _check_logs(
+    expectations: list[dict[str, Any]], records: list[logging.LogRecord], bindings: Bindings
+) -> None:
+    lines = [f"[{r.levelname}] {r.getMessage()}" for r in records]
+    for expectation in expectations:
+        pattern = bindings.substitute(expectation["match"]["message"])
+        regex = pattern[1:-1] if pattern.startswith("/") and pattern.endswith("/") else re.escape(pattern)
+        count = sum(1 for line in lines if re.search(regex, line))
+        assert count == expectation["count"], (
+            f"log /{regex}/ appeared {count} times, expected {expectation['count']}:\n"
+            + "\n".join(lines)
+        )
