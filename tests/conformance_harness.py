@@ -207,7 +207,11 @@ def _check_logs(
     lines = [f"[{r.levelname}] {r.getMessage()}" for r in records]
     for expectation in expectations:
         pattern = bindings.substitute(expectation["match"]["message"])
-        regex = pattern[1:-1] if pattern.startswith("/") and pattern.endswith("/") else re.escape(pattern)
+        regex = (
+            pattern[1:-1]
+            if pattern.startswith("/") and pattern.endswith("/")
+            else re.escape(pattern)
+        )
         count = sum(1 for line in lines if re.search(regex, line))
         assert count == expectation["count"], (
             f"log /{regex}/ appeared {count} times, expected {expectation['count']}:\n"

@@ -159,13 +159,9 @@ class CompletionConfig:
         if self.min_successful is not None and self.min_successful < 1:
             msg = f"min_successful must be at least 1, got: {self.min_successful}"
             raise ValidationError(msg)
-        if (
-            self.tolerated_failure_count is not None
-            and self.tolerated_failure_count < 0
-        ):
+        if self.tolerated_failure_count is not None and self.tolerated_failure_count < 0:
             msg = (
-                "tolerated_failure_count must be non-negative, got: "
-                f"{self.tolerated_failure_count}"
+                f"tolerated_failure_count must be non-negative, got: {self.tolerated_failure_count}"
             )
             raise ValidationError(msg)
         if self.tolerated_failure_percentage is not None and not (
@@ -243,7 +239,7 @@ class StepConfig:
     step_semantics: StepSemantics = StepSemantics.AT_LEAST_ONCE_PER_RETRY
     """AT_MOST_ONCE_PER_RETRY records START before the body runs, so an
     interrupted attempt is not re-run but counted as a failed attempt."""
-    serdes: SerDes | None = None
+    serdes: SerDes[Any] | None = None
     """Serdes of the result; None: the extended JSON envelope."""
     sub_type: str | None = field(default=None, kw_only=True)
     """Subtype recorded for the step; None: "Step"."""
@@ -256,11 +252,11 @@ class StepConfig:
 class ChildConfig(Generic[T]):
     """Configuration of a child context."""
 
-    serdes: SerDes | None = None
+    serdes: SerDes[Any] | None = None
     """Serdes of the result; None: the extended JSON envelope."""
     sub_type: str | None = None
     """Subtype recorded for the context; None: "RunInChildContext"."""
-    summary_generator: SummaryGenerator | None = None
+    summary_generator: SummaryGenerator[Any] | None = None
     """Builds the recorded payload of a result over 256 KiB, which is then
     rebuilt on replay by re-running the child (ReplayChildren)."""
     is_virtual: bool = False
@@ -278,11 +274,11 @@ class MapConfig(Generic[T]):
     """Most items running at once; None: no limit."""
     completion_config: CompletionConfig = field(default_factory=CompletionConfig)
     """When the map completes; the default fails fast on the first failed item."""
-    serdes: SerDes | None = None
+    serdes: SerDes[Any] | None = None
     """Serdes of the BatchResult (and of items when item_serdes is None)."""
-    item_serdes: SerDes | None = None
+    item_serdes: SerDes[Any] | None = None
     """Serdes of each item's result."""
-    summary_generator: SummaryGenerator | None = None
+    summary_generator: SummaryGenerator[Any] | None = None
     """Summary recorded for a BatchResult over 256 KiB."""
     nesting_type: NestingType = NestingType.NESTED
     """How iterations are recorded."""
@@ -299,15 +295,13 @@ class ParallelConfig:
 
     max_concurrency: int | None = None
     """Most branches running at once; None: no limit."""
-    completion_config: CompletionConfig = field(
-        default_factory=CompletionConfig.all_successful
-    )
+    completion_config: CompletionConfig = field(default_factory=CompletionConfig.all_successful)
     """When the parallel completes; the default requires all branches to succeed."""
-    serdes: SerDes | None = None
+    serdes: SerDes[Any] | None = None
     """Serdes of the BatchResult (and of branches when item_serdes is None)."""
-    item_serdes: SerDes | None = None
+    item_serdes: SerDes[Any] | None = None
     """Serdes of each branch's result."""
-    summary_generator: SummaryGenerator | None = None
+    summary_generator: SummaryGenerator[Any] | None = None
     """Summary recorded for a BatchResult over 256 KiB."""
     nesting_type: NestingType = NestingType.NESTED
     """How branches are recorded."""
@@ -349,7 +343,7 @@ class CallbackConfig:
     """How long to wait for the result; zero: no timeout."""
     heartbeat_timeout: Duration = field(default_factory=Duration)
     """Longest gap allowed between heartbeats; zero: no heartbeat timeout."""
-    serdes: SerDes | None = None
+    serdes: SerDes[Any] | None = None
     """Deserializes the result; None: the raw string is returned."""
     sub_type: str | None = field(default=None, kw_only=True)
     """Subtype recorded for the callback; None: "Callback"."""

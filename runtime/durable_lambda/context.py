@@ -47,7 +47,7 @@ def durable_step(
         def function_with_arguments(context: StepContext) -> T:
             return func(context, *args, **kwargs)
 
-        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]  # noqa: SLF001
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
         return function_with_arguments
 
     return wrapper
@@ -62,7 +62,7 @@ def durable_with_child_context(
         def function_with_arguments(child_context: DurableContext) -> T:
             return func(child_context, *args, **kwargs)
 
-        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]  # noqa: SLF001
+        function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
         return function_with_arguments
 
     return wrapper
@@ -119,6 +119,7 @@ class DurableContext:
         state: ExecutionState,
         execution_context: ExecutionContext,
         lambda_context: LambdaContext | None = None,
+        *,
         parent_id: str | None = None,
         logger: Logger | None = None,
         step_id_prefix: str | None = None,
@@ -132,9 +133,7 @@ class DurableContext:
         self._counter = 0
         self._counter_lock = threading.Lock()
         self._replay = _Replay(replaying)
-        base = logger or Logger.create(
-            state.durable_execution_arn, parent_id=parent_id
-        )
+        base = logger or Logger.create(state.durable_execution_arn, parent_id=parent_id)
         self.logger: Logger = base.with_is_replaying(self._replay)
 
     @classmethod
@@ -224,8 +223,7 @@ class DurableContext:
             yield identifier
         finally:
             if resumes_here or (
-                self.is_replaying()
-                and self.state.get(self._peek_next_operation_id()) is None
+                self.is_replaying() and self.state.get(self._peek_next_operation_id()) is None
             ):
                 self._replay.stop()
 
@@ -247,9 +245,7 @@ class DurableContext:
         config = config or StepConfig()
         sub_type = config.sub_type or OperationSubType.STEP.value
         with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
-            return StepOperation(
-                func, config, self.state, identifier, self.logger
-            ).process()
+            return StepOperation(func, config, self.state, identifier, self.logger).process()
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for ``duration`` (at least one second)."""
@@ -257,9 +253,7 @@ class DurableContext:
         if seconds < 1:
             msg = f"duration must be at least 1 second, got: {seconds}"
             raise ValidationError(msg)
-        with self._operation(
-            OperationSubType.WAIT.value, name, OperationType.WAIT
-        ) as identifier:
+        with self._operation(OperationSubType.WAIT.value, name, OperationType.WAIT) as identifier:
             run_wait(self.state, identifier, seconds)
 
     def run_in_child_context(
@@ -283,9 +277,7 @@ class DurableContext:
         sub_type: str,
     ) -> T:
         with self._operation(sub_type, name, OperationType.CONTEXT) as identifier:
-            child = self.create_child_context(
-                identifier.operation_id, is_virtual=config.is_virtual
-            )
+            child = self.create_child_context(identifier.operation_id, is_virtual=config.is_virtual)
             return run_child(lambda: func(child), self.state, identifier, config)
 
     # endregion

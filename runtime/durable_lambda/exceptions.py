@@ -104,9 +104,7 @@ class DurableOperationError(DurableExecutionsError):
     ) -> None:
         super().__init__(message)
         self.message: str | None = message
-        self.error_type: str = (
-            error_type or f"{type(self).__module__}.{type(self).__qualname__}"
-        )
+        self.error_type: str = error_type or f"{type(self).__module__}.{type(self).__qualname__}"
         self.data: str | None = data
         self.stack_trace: list[str] | None = stack_trace
 
@@ -119,12 +117,8 @@ class DurableOperationError(DurableExecutionsError):
         stack_trace: list[str] | None,
     ) -> DurableOperationError:
         """Rebuild the SDK's own error class named by ``error_type``, else the base."""
-        target = _DURABLE_OPERATION_ERROR_REGISTRY.get(
-            error_type or "", DurableOperationError
-        )
-        return target(
-            message=message, error_type=error_type, data=data, stack_trace=stack_trace
-        )
+        target = _DURABLE_OPERATION_ERROR_REGISTRY.get(error_type or "", DurableOperationError)
+        return target(message=message, error_type=error_type, data=data, stack_trace=stack_trace)
 
 
 class StepError(DurableOperationError):
@@ -155,9 +149,7 @@ class SerDesError(DurableExecutionsError):
     ) -> None:
         super().__init__(message)
         self.message: str | None = message
-        self.error_type: str = (
-            error_type or f"{type(self).__module__}.{type(self).__qualname__}"
-        )
+        self.error_type: str = error_type or f"{type(self).__module__}.{type(self).__qualname__}"
         self.data: str | None = data
         self.stack_trace: list[str] | None = stack_trace
 
@@ -195,9 +187,9 @@ _DURABLE_OPERATION_ERROR_REGISTRY: dict[str, type[DurableOperationError]] = {
 
 def register_operation_error(error_cls: type[DurableOperationError]) -> None:
     """Let replay rebuild an SDK-owned operation error defined in a later module."""
-    _DURABLE_OPERATION_ERROR_REGISTRY[
-        f"{error_cls.__module__}.{error_cls.__qualname__}"
-    ] = error_cls
+    _DURABLE_OPERATION_ERROR_REGISTRY[f"{error_cls.__module__}.{error_cls.__qualname__}"] = (
+        error_cls
+    )
 
 
 class StepInterruptedError(InvocationError):

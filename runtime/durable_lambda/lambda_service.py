@@ -416,9 +416,7 @@ class Operation:
         if self.end_timestamp:
             result["EndTimestamp"] = moment(self.end_timestamp)
         if self.execution_details:
-            result["ExecutionDetails"] = {
-                "InputPayload": self.execution_details.input_payload
-            }
+            result["ExecutionDetails"] = {"InputPayload": self.execution_details.input_payload}
         if self.context_details:
             context: dict[str, Any] = _outcome_fields(self.context_details)
             if self.context_details.replay_children:
@@ -427,18 +425,12 @@ class Operation:
         if self.step_details:
             step: dict[str, Any] = {"Attempt": self.step_details.attempt}
             if self.step_details.next_attempt_timestamp:
-                step["NextAttemptTimestamp"] = moment(
-                    self.step_details.next_attempt_timestamp
-                )
+                step["NextAttemptTimestamp"] = moment(self.step_details.next_attempt_timestamp)
             step.update(_outcome_fields(self.step_details))
             result["StepDetails"] = step
         if self.wait_details:
             result["WaitDetails"] = (
-                {
-                    "ScheduledEndTimestamp": moment(
-                        self.wait_details.scheduled_end_timestamp
-                    )
-                }
+                {"ScheduledEndTimestamp": moment(self.wait_details.scheduled_end_timestamp)}
                 if self.wait_details.scheduled_end_timestamp
                 else {}
             )

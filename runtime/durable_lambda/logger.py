@@ -72,13 +72,17 @@ class Logger:
     def info(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
         self._log(self._logger.info, msg, args, extra)
 
-    def warning(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+    def warning(
+        self, msg: object, *args: object, extra: Mapping[str, object] | None = None
+    ) -> None:
         self._log(self._logger.warning, msg, args, extra)
 
     def error(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
         self._log(self._logger.error, msg, args, extra)
 
-    def exception(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+    def exception(
+        self, msg: object, *args: object, extra: Mapping[str, object] | None = None
+    ) -> None:
         self._log(self._logger.exception, msg, args, extra)
 
     def _log(

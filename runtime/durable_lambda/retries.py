@@ -102,10 +102,7 @@ def _error_filter(
         text = str(error)
         if isinstance(error, error_types):
             return True
-        return any(
-            p.search(text) if isinstance(p, re.Pattern) else p in text
-            for p in patterns
-        )
+        return any(p.search(text) if isinstance(p, re.Pattern) else p in text for p in patterns)
 
     return is_retryable
 
@@ -180,9 +177,7 @@ class RetryPresets:
     def transient(cls) -> RetryStrategy:
         """Quick retries for transient errors."""
         return create_retry_strategy(
-            RetryStrategyConfig(
-                max_attempts=3, backoff_rate=2, jitter_strategy=JitterStrategy.HALF
-            )
+            RetryStrategyConfig(max_attempts=3, backoff_rate=2, jitter_strategy=JitterStrategy.HALF)
         )
 
     @classmethod
@@ -277,7 +272,5 @@ def with_retry(
                 )
 
     if config.wrap_with_run_in_child_context:
-        return context.run_in_child_context(
-            run_loop, name=name, config=config.child_context_config
-        )
+        return context.run_in_child_context(run_loop, name=name, config=config.child_context_config)
     return run_loop(context)

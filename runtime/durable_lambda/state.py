@@ -112,9 +112,11 @@ class CheckpointWriter:
     def _write_in_background(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and (
-                    self._flushing or self._written == self._queued
-                ) and self._failure is None:
+                while (
+                    not self._closed
+                    and (self._flushing or self._written == self._queued)
+                    and self._failure is None
+                ):
                     self._cond.wait()
                 if self._closed or self._failure is not None:
                     return
@@ -147,8 +149,7 @@ class ExecutionState:
     def has_prior_operations(self) -> bool:
         """Whether an earlier invocation recorded any operation."""
         return any(
-            op.operation_type is not OperationType.EXECUTION
-            for op in self._operations.values()
+            op.operation_type is not OperationType.EXECUTION for op in self._operations.values()
         )
 
     def checkpoint(self, update: OperationUpdate, *, sync: bool = True) -> Operation:
@@ -166,4 +167,3 @@ class ExecutionState:
     def close(self) -> None:
         """Make every queued checkpoint durable."""
         self._writer.close()
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from durable_lambda.exceptions import InvalidStateError
 from durable_lambda.history import Event, error_payload, operation_event, payload
@@ -82,9 +83,7 @@ def _new_operation(
     )
 
 
-def _step(
-    update: OperationUpdate, current: Operation | None, now: datetime.datetime
-) -> Transition:
+def _step(update: OperationUpdate, current: Operation | None, now: datetime.datetime) -> Transition:
     previous = current.step_details if current and current.step_details else StepDetails()
     action = update.action
     if action is OperationAction.START:
@@ -129,9 +128,7 @@ def _step(
             step_details=StepDetails(attempt, None, update.payload, None),
         )
         details = {"Result": payload(update.payload), "RetryDetails": retry_details}
-        return Transition(
-            operation, (operation_event("StepSucceeded", operation, now, details),)
-        )
+        return Transition(operation, (operation_event("StepSucceeded", operation, now, details),))
 
     if action is OperationAction.FAIL and update.error is not None:
         operation = replace(
@@ -139,15 +136,11 @@ def _step(
             step_details=StepDetails(attempt, None, None, update.error),
         )
         details = {"Error": error_payload(update.error), "RetryDetails": retry_details}
-        return Transition(
-            operation, (operation_event("StepFailed", operation, now, details),)
-        )
+        return Transition(operation, (operation_event("StepFailed", operation, now, details),))
     raise _invalid(update)
 
 
-def _wait(
-    update: OperationUpdate, current: Operation | None, now: datetime.datetime
-) -> Transition:
+def _wait(update: OperationUpdate, current: Operation | None, now: datetime.datetime) -> Transition:
     key = operation_timer_key(update.operation_id)
     if update.action is OperationAction.START and update.wait_options is not None:
         seconds = update.wait_options.wait_seconds
@@ -156,7 +149,10 @@ def _wait(
             _new_operation(update, current, OperationStatus.STARTED, now),
             wait_details=WaitDetails(due),
         )
-        details = {"Duration": seconds, "ScheduledEndTimestamp": epoch_millis(due)}
+        details: dict[str, Any] = {
+            "Duration": seconds,
+            "ScheduledEndTimestamp": epoch_millis(due),
+        }
         event = operation_event("WaitStarted", operation, now, details)
         return Transition(operation, (event,), (TimerChange(key, due),))
     if update.action is OperationAction.CANCEL and current is not None:
@@ -241,14 +237,20 @@ def _wait_or_step_timer(
 ) -> Transition | None:
     if kind != OPERATION_TIMER:
         return None
-    if operation.operation_type is OperationType.WAIT and operation.status is OperationStatus.STARTED:
+    if (
+        operation.operation_type is OperationType.WAIT
+        and operation.status is OperationStatus.STARTED
+    ):
         succeeded = replace(operation, status=OperationStatus.SUCCEEDED, end_timestamp=now)
         details = operation.wait_details or WaitDetails()
         scheduled = details.scheduled_end_timestamp or now
         duration = round((scheduled - (operation.start_timestamp or now)).total_seconds())
         event = operation_event("WaitSucceeded", succeeded, now, {"Duration": duration})
         return Transition(succeeded, (event,))
-    if operation.operation_type is OperationType.STEP and operation.status is OperationStatus.PENDING:
+    if (
+        operation.operation_type is OperationType.STEP
+        and operation.status is OperationStatus.PENDING
+    ):
         return Transition(replace(operation, status=OperationStatus.READY))
     return None
 
@@ -264,9 +266,7 @@ def register_timer_handler(operation_type: OperationType, handler: TimerHandler)
     _TIMER_HANDLERS[operation_type] = handler
 
 
-def on_timer(
-    operation: Operation, kind: str, now: datetime.datetime
-) -> Transition | None:
+def on_timer(operation: Operation, kind: str, now: datetime.datetime) -> Transition | None:
     """The transition when an operation's timer fires; None if it no longer waits."""
     handler = _TIMER_HANDLERS.get(operation.operation_type)
     return handler(operation, kind, now) if handler else None

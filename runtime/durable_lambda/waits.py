@@ -90,5 +90,5 @@ class WaitForConditionConfig(Generic[T]):
     """Called after each check with (state, attempts_made)."""
     initial_state: T
     """State passed to the first check (round-tripped through serdes first)."""
-    serdes: SerDes | None = None
+    serdes: SerDes[T] | None = None
     """Serdes of the state; None: the extended JSON envelope."""

@@ -39,8 +39,7 @@ class BatchCompletionError(DurableOperationError):
         stack_trace: list[str] | None = None,
     ) -> None:
         super().__init__(
-            message
-            or f"Batch completed as failed by should_complete ({completion_reason.value})",
+            message or f"Batch completed as failed by should_complete ({completion_reason.value})",
             error_type,
             data,
             stack_trace,

@@ -95,7 +95,9 @@ class LocalEngine:
         max_concurrent_invocations: int = 8,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
-            msg = f'invocation_isolation must be "thread" or "process", got: {invocation_isolation!r}'
+            msg = (
+                f'invocation_isolation must be "thread" or "process", got: {invocation_isolation!r}'
+            )
             raise ValidationError(msg)
         self._temporary_dir: tempfile.TemporaryDirectory[str] | None = None
         if store is None:
@@ -129,13 +131,9 @@ class LocalEngine:
     def _create_invoker(self, isolation: InvocationIsolation) -> Invoker:
         if isolation == "thread":
             return ThreadInvoker(self.backend)
-        store = self.store
-        if not isinstance(store, SqliteStore) or store.is_memory:
-            msg = "Process isolation needs a store worker processes can open: a SQLite file store"
-            raise ValidationError(msg)
         clock = self.clock
         return ProcessInvoker(
-            store.path,
+            self.store.opener(),
             lambda: clock.offset if isinstance(clock, SkippingClock) else None,
         )
 
@@ -358,17 +356,13 @@ class LocalEngine:
                     return
                 if next_due is not None and self._can_skip():
                     clock = self.clock
-                    assert isinstance(clock, SkippingClock)  # noqa: S101 - _can_skip checked it
+                    assert isinstance(clock, SkippingClock)
                     clock.advance_to(next_due)
                     continue
                 wait = 0.5 if next_due is None else (next_due - now).total_seconds()
                 self._cond.wait(timeout=min(max(wait, 0.0), 0.5))
 
     def _can_skip(self) -> bool:
-        return (
-            isinstance(self.clock, SkippingClock)
-            and self._skip_holds > 0
-            and not self._running
-        )
+        return isinstance(self.clock, SkippingClock) and self._skip_holds > 0 and not self._running
 
     # endregion

@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from durable_lambda.backend import Backend
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.lambda_context import LocalLambdaContext
 from durable_lambda.local.worker import serve
+from durable_lambda.store.contract import Store
 from durable_lambda.store.sqlite import exit_error
 
 Handler = Callable[[Any, Any], Any]
@@ -88,7 +88,7 @@ class ThreadInvoker:
         )
         try:
             return Returned(request.handler(request.event, context))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - reported as Lambda reports a handler error
             return Raised(ErrorObject.from_exception(e))
         except BaseException:  # noqa: BLE001 - SystemExit and the like end the "process"
             return Crashed(exit_error(request.request_id))
@@ -125,16 +125,17 @@ class _Worker:
 class ProcessInvoker:
     """Runs each invocation in a worker process that opens the store itself.
 
-    ``store_path`` is the SQLite file the workers open; ``clock_offset``
-    tells them how far the engine's clock runs ahead of wall-clock time.
+    ``open_store`` (picklable) opens the engine's store in a worker;
+    ``clock_offset`` tells workers how far the engine's clock runs ahead of
+    wall-clock time.
     """
 
     def __init__(
         self,
-        store_path: str,
+        open_store: Callable[[], Store],
         clock_offset: Callable[[], datetime.timedelta | None],
     ) -> None:
-        self._store_path = store_path
+        self._open_store = pickle.dumps(open_store)
         self._clock_offset = clock_offset
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
@@ -159,7 +160,7 @@ class ProcessInvoker:
             "function_name": request.function_name,
             "function_arn": request.function_arn,
             "timeout_seconds": request.timeout_seconds,
-            "store_path": self._store_path,
+            "open_store": self._open_store,
             "clock_offset": offset.total_seconds() if offset is not None else None,
             "log_level": logging.getLogger().getEffectiveLevel(),
         }

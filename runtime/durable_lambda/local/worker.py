@@ -14,7 +14,7 @@ from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.clock import OffsetClock
 from durable_lambda.local.lambda_context import LocalLambdaContext
-from durable_lambda.store.sqlite import SqliteStore
+from durable_lambda.store.contract import Store
 
 
 class _ForwardingHandler(logging.Handler):
@@ -46,26 +46,25 @@ def serve(connection: Connection) -> None:
 
     root = logging.getLogger()
     root.handlers[:] = [_ForwardingHandler(send)]
-    stores: dict[str, SqliteStore] = {}
+    stores: dict[bytes, Store] = {}
     while True:
         try:
             request = connection.recv()
         except (EOFError, OSError):
             return
         root.setLevel(request["log_level"])
-        path = request["store_path"]
-        store = stores.get(path) or stores.setdefault(path, SqliteStore(path))
+        opener = request["open_store"]
+        if opener not in stores:
+            stores[opener] = pickle.loads(opener)()  # noqa: S301 - sent by our engine
         offset = request["clock_offset"]
         clock: Clock = (
-            OffsetClock(datetime.timedelta(seconds=offset))
-            if offset is not None
-            else SystemClock()
+            OffsetClock(datetime.timedelta(seconds=offset)) if offset is not None else SystemClock()
         )
         context = LocalLambdaContext(
             aws_request_id=request["request_id"],
             function_name=request["function_name"],
             invoked_function_arn=request["function_arn"],
-            durable_backend=Backend(store, clock),
+            durable_backend=Backend(stores[opener], clock),
             timeout_seconds=request["timeout_seconds"],
         )
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from durable_lambda.exceptions import (
     DurableOperationError,
@@ -16,9 +16,7 @@ from durable_lambda.serdes import SerDes, deserialize, serialize
 T = TypeVar("T")
 
 
-def raise_recorded_error(
-    operation: Operation, error_cls: type[DurableOperationError]
-) -> NoReturn:
+def raise_recorded_error(operation: Operation, error_cls: type[DurableOperationError]) -> NoReturn:
     """Raise ``error_cls`` rebuilt from the operation's recorded error."""
     if operation.error is None:
         msg = f"Operation {operation.operation_id} failed without a recorded error"
@@ -27,13 +25,20 @@ def raise_recorded_error(
 
 
 def round_trip(
-    serdes: SerDes[T] | None, value: T, operation_id: str, execution_arn: str
+    serdes: SerDes[Any] | None, value: T, operation_id: str, execution_arn: str
 ) -> tuple[str | None, T]:
     """Serialize ``value`` and read it back, so a first run returns what replay will."""
-    serialized = serialize(serdes, value, operation_id, execution_arn)
-    if serialized is None:
-        return None, None  # type: ignore[return-value]
-    return serialized, deserialize(serdes, serialized, operation_id, execution_arn)
+    serialized: str | None = serialize(serdes, value, operation_id, execution_arn)
+    if serialized is None:  # a custom serdes may record nothing
+        return None, cast(T, None)
+    return serialized, cast(T, deserialize(serdes, serialized, operation_id, execution_arn))
+
+
+def recorded_result(serdes: SerDes[Any] | None, operation: Operation, execution_arn: str) -> Any:
+    """The operation's recorded result, deserialized (None when none was recorded)."""
+    if operation.result is None:
+        return None
+    return deserialize(serdes, operation.result, operation.operation_id, execution_arn)
 
 
 def suspend_until(message: str, moment: datetime.datetime | None) -> NoReturn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from durable_lambda.config import ChildConfig
 from durable_lambda.exceptions import (
@@ -19,8 +19,7 @@ from durable_lambda.lambda_service import (
     OperationAction,
     OperationStatus,
 )
-from durable_lambda.operation.base import raise_recorded_error, round_trip
-from durable_lambda.serdes import deserialize
+from durable_lambda.operation.base import raise_recorded_error, recorded_result, round_trip
 from durable_lambda.state import ExecutionState
 
 T = TypeVar("T")
@@ -48,14 +47,7 @@ def run_child(
     )
     if operation is not None and operation.status is OperationStatus.SUCCEEDED:
         if not replay_children:
-            if operation.result is None:
-                return None  # type: ignore[return-value]
-            return deserialize(
-                config.serdes,
-                operation.result,
-                identifier.operation_id,
-                state.durable_execution_arn,
-            )
+            return cast(T, recorded_result(config.serdes, operation, state.durable_execution_arn))
     elif operation is not None and operation.status is OperationStatus.FAILED:
         raise_recorded_error(operation, ChildContextError)
     elif operation is None and not config.is_virtual:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Generic, NoReturn, TypeVar
+from typing import Generic, NoReturn, TypeVar, cast
 
 from durable_lambda.config import StepConfig, StepSemantics
 from durable_lambda.exceptions import (
@@ -23,9 +23,13 @@ from durable_lambda.lambda_service import (
     StepOptions,
 )
 from durable_lambda.logger import Logger
-from durable_lambda.operation.base import raise_recorded_error, round_trip, suspend_until
+from durable_lambda.operation.base import (
+    raise_recorded_error,
+    recorded_result,
+    round_trip,
+    suspend_until,
+)
 from durable_lambda.retries import RetryPresets
-from durable_lambda.serdes import deserialize
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import StepContext
 
@@ -55,13 +59,9 @@ class StepOperation(Generic[T]):
         operation = self.state.get(self.identifier.operation_id)
         status = operation.status if operation else None
         if operation is not None and status is OperationStatus.SUCCEEDED:
-            if operation.result is None:
-                return None  # type: ignore[return-value]
-            return deserialize(
-                self.config.serdes,
-                operation.result,
-                self.identifier.operation_id,
-                self.state.durable_execution_arn,
+            return cast(
+                T,
+                recorded_result(self.config.serdes, operation, self.state.durable_execution_arn),
             )
         if operation is not None and status is OperationStatus.FAILED:
             raise_recorded_error(operation, StepError)
@@ -75,9 +75,13 @@ class StepOperation(Generic[T]):
         if operation is not None and status is OperationStatus.STARTED:
             if at_most_once:
                 msg = f"Step {self._label} was interrupted before it recorded an outcome"
-                self._retry_or_fail(StepInterruptedError(msg, self.identifier.operation_id), operation)
+                self._retry_or_fail(
+                    StepInterruptedError(msg, self.identifier.operation_id), operation
+                )
             return self._run_attempt(operation)
-        started = self.state.checkpoint(self.identifier.update(OperationAction.START), sync=at_most_once)
+        started = self.state.checkpoint(
+            self.identifier.update(OperationAction.START), sync=at_most_once
+        )
         return self._run_attempt(started)
 
     @property

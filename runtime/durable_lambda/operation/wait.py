@@ -19,9 +19,7 @@ def wait(state: ExecutionState, identifier: OperationIdentifier, seconds: int) -
         return
     if operation is None:
         operation = state.checkpoint(
-            identifier.update(
-                OperationAction.START, wait_options=WaitOptions(wait_seconds=seconds)
-            )
+            identifier.update(OperationAction.START, wait_options=WaitOptions(wait_seconds=seconds))
         )
     details = operation.wait_details
     suspend_until(

@@ -25,7 +25,7 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -234,9 +234,7 @@ class Store(Protocol):
         """
         ...
 
-    def schedule_reinvoke(
-        self, execution_id: str, due: datetime.datetime
-    ) -> None:
+    def schedule_reinvoke(self, execution_id: str, due: datetime.datetime) -> None:
         """Set the timer that invokes the execution again at ``due``."""
         ...
 
@@ -258,6 +256,14 @@ class Store(Protocol):
 
     def get_history(self, execution_id: str) -> list[Event]:
         """The execution's stored events, in EventId order (1-based)."""
+        ...
+
+    def opener(self) -> Callable[[], Store]:
+        """A picklable callable that opens this store in another process.
+
+        Worker processes of the local engine use it. Raises ValidationError
+        for a store only this process can reach (SQLite in memory).
+        """
         ...
 
     def close(self) -> None:

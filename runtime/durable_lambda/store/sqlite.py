@@ -10,13 +10,15 @@ across threads and processes.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from durable_lambda.exceptions import ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
 from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import (
@@ -103,7 +105,9 @@ def _dumps(value: Any) -> str:
 def exit_error(invocation_id: str) -> ErrorObject:
     """The error recorded for an invocation that died without finishing."""
     return ErrorObject(
-        message=f"RequestId: {invocation_id} Error: Runtime exited without finishing the invocation",
+        message=(
+            f"RequestId: {invocation_id} Error: Runtime exited without finishing the invocation"
+        ),
         type="Runtime.ExitError",
         data=None,
         stack_trace=None,
@@ -303,18 +307,14 @@ class SqliteStore:
             )
             if isinstance(outcome, Succeeded):
                 events.append(
-                    execution_event(
-                        "ExecutionSucceeded", now, {"Result": payload(outcome.result)}
-                    )
+                    execution_event("ExecutionSucceeded", now, {"Result": payload(outcome.result)})
                 )
                 self._end_execution(
                     db, execution_id, ExecutionStatus.SUCCEEDED, now, result=outcome.result
                 )
             elif isinstance(outcome, Failed):
                 events.append(
-                    execution_event(
-                        "ExecutionFailed", now, {"Error": history_error(outcome.error)}
-                    )
+                    execution_event("ExecutionFailed", now, {"Error": history_error(outcome.error)})
                 )
                 self._end_execution(
                     db, execution_id, ExecutionStatus.FAILED, now, error=outcome.error
@@ -401,9 +401,7 @@ class SqliteStore:
             )
         return True
 
-    def _time_out(
-        self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime
-    ) -> None:
+    def _time_out(self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime) -> None:
         (timeout_seconds,) = db.execute(
             "SELECT timeout_seconds FROM executions WHERE execution_id = ?",
             (execution_id,),
@@ -433,7 +431,9 @@ class SqliteStore:
                 "ORDER BY due_ms LIMIT ?",
                 (epoch_millis(now), limit),
             ).fetchall()
-        return [DueTimer(execution_id, key, from_epoch_millis(due)) for execution_id, key, due in rows]
+        return [
+            DueTimer(execution_id, key, from_epoch_millis(due)) for execution_id, key, due in rows
+        ]
 
     def next_timer_due(self) -> datetime.datetime | None:
         with self._lock:
@@ -458,6 +458,12 @@ class SqliteStore:
                 (execution_id,),
             ).fetchall()
         return [{**json.loads(body), "EventId": event_id} for event_id, body in rows]
+
+    def opener(self) -> Callable[[], SqliteStore]:
+        if self.is_memory:
+            msg = "An in-memory SQLite store cannot be opened by another process; use a file"
+            raise ValidationError(msg)
+        return functools.partial(type(self), self.path)
 
     def close(self) -> None:
         with self._lock:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from durable_lambda.lambda_service import (
     ErrorObject,
     InvocationStatus,
-    Operation as RecordedOperation,
     OperationStatus,
     OperationType,
 )
+from durable_lambda.lambda_service import (
+    Operation as RecordedOperation,
+)
 from durable_lambda.store.contract import ExecutionRecord, ExecutionStatus
+
 
 class DurableFunctionsTestError(Exception):
     """A test asked for something the execution does not have."""
@@ -113,7 +116,7 @@ def build_operation(
     op: RecordedOperation, children_of: dict[str | None, list[RecordedOperation]]
 ) -> Operation:
     """The test view of a recorded operation, with its children nested."""
-    common = {
+    common: dict[str, Any] = {
         "parent_id": op.parent_id,
         "name": op.name,
         "sub_type": op.sub_type,
@@ -157,9 +160,7 @@ def build_operation(
             return ExecutionOperation(
                 *base,
                 **common,
-                input_payload=op.execution_details.input_payload
-                if op.execution_details
-                else None,
+                input_payload=op.execution_details.input_payload if op.execution_details else None,
             )
         case _:
             return ContextOperation(

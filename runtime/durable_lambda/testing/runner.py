@@ -39,14 +39,14 @@ class DurableFunctionTestRunner:
             invocation is retried, as on Lambda.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the AWS runner's positional signature
         self,
         handler: Callable[..., Any],
         poll_interval: float = 1.0,
         execution_timeout: int = 300,
         invocation_timeout: int = 900,
         store: Store | None = None,
-        skip_time: bool = True,  # noqa: FBT001, FBT002 - the AWS runner's signature
+        skip_time: bool = True,
         region: str = "us-west-2",
         invocation_isolation: InvocationIsolation = "thread",
     ) -> None:
@@ -86,8 +86,9 @@ class DurableFunctionTestRunner:
     ) -> DurableFunctionTestResult:
         """Start an execution with JSON ``input`` and wait for its result."""
         effective = execution_timeout or timeout or self._execution_timeout
-        execution_id = self.run_async(input, effective, function_name=function_name,
-                                      execution_name=execution_name)
+        execution_id = self.run_async(
+            input, effective, function_name=function_name, execution_name=execution_name
+        )
         return self.wait_for_result(execution_id, timeout=effective)
 
     def run_async(
@@ -118,7 +119,7 @@ class DurableFunctionTestRunner:
     def get_execution_history(
         self,
         execution_arn: str,
-        include_execution_data: bool = True,  # noqa: FBT001, FBT002
+        include_execution_data: bool = True,
     ) -> dict[str, list[dict[str, Any]]]:
         """The execution's history as ``{"Events": [...]}``, AWS-shaped."""
         return {

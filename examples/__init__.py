@@ -1,0 +1,1 @@
+"""Durable handlers for the seed's patterns, run by ``python -m examples`` and the tests."""
