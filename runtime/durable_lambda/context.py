@@ -23,7 +23,22 @@ from durable_lambda.operation.child import run_child
 from durable_lambda.operation.step import StepOperation
 from durable_lambda.operation.wait import wait as run_wait
 from durable_lambda.state import ExecutionState
-from durable_lambda.types import LambdaContext, LoggerInterface, StepContext
+from durable_lambda.types import (
+    LambdaContext,
+    LoggerInterface,
+    StepContext,
+    WaitForCallbackContext,
+)
+
+__all__ = [
+    "DurableContext",
+    "ExecutionContext",
+    "StepContext",
+    "WaitForCallbackContext",
+    "durable_parallel_branch",
+    "durable_step",
+    "durable_with_child_context",
+]
 
 logger = logging.getLogger(__name__)
 

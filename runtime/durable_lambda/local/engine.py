@@ -143,10 +143,12 @@ class LocalEngine:
         self, name: str, handler: Handler, execution_timeout: int | None = None
     ) -> None:
         """Make ``handler`` (decorated with ``@durable_execution``) invokable as ``name``."""
+        self._invoker.check_handler(handler)
         self._functions[name] = RegisteredFunction(name, handler, True, execution_timeout)
 
     def register_function(self, name: str, handler: Handler) -> None:
         """Make a plain (not durable) Lambda handler invokable as ``name``."""
+        self._invoker.check_handler(handler)
         self._functions[name] = RegisteredFunction(name, handler, False)
 
     def function(self, name: str) -> RegisteredFunction:

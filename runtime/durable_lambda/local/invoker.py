@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from durable_lambda.backend import Backend
+from durable_lambda.exceptions import ValidationError
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.lambda_context import LocalLambdaContext
 from durable_lambda.local.worker import serve
@@ -67,6 +68,10 @@ InvocationResult = Returned | Raised | Crashed
 class Invoker(Protocol):
     """Runs invocations."""
 
+    def check_handler(self, handler: Handler) -> None:
+        """Raise ValidationError if this invoker cannot run ``handler``."""
+        ...
+
     def invoke(self, request: InvocationRequest) -> InvocationResult: ...
 
     def close(self) -> None: ...
@@ -77,6 +82,9 @@ class ThreadInvoker:
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
+
+    def check_handler(self, handler: Handler) -> None:
+        """Any callable runs in a thread."""
 
     def invoke(self, request: InvocationRequest) -> InvocationResult:
         context = LocalLambdaContext(
@@ -141,16 +149,20 @@ class ProcessInvoker:
         self._lock = threading.Lock()
         self._closed = False
 
-    def invoke(self, request: InvocationRequest) -> InvocationResult:
+    def check_handler(self, handler: Handler) -> None:
+        """Worker processes import handlers by name: it must be a module-level function."""
         try:
-            handler = pickle.dumps(request.handler)
+            pickle.dumps(handler)
         except (pickle.PicklingError, AttributeError, TypeError) as e:
             msg = (
                 "Process isolation runs handlers in worker processes, which import "
-                f"them by name; {request.handler!r} cannot be imported that way: {e}. "
+                f"them by name; {handler!r} cannot be imported that way ({e}). "
                 "Define the handler at module level, or use thread isolation."
             )
-            raise ValueError(msg) from e
+            raise ValidationError(msg) from e
+
+    def invoke(self, request: InvocationRequest) -> InvocationResult:
+        handler = pickle.dumps(request.handler)
         worker = self._take_worker()
         offset = self._clock_offset()
         message = {

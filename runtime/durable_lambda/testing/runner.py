@@ -52,7 +52,6 @@ class DurableFunctionTestRunner:
     ) -> None:
         self.poll_interval = poll_interval
         self._execution_timeout = execution_timeout
-        self._handler = handler
         self.engine = LocalEngine(
             store,
             skip_time=skip_time,
@@ -60,7 +59,11 @@ class DurableFunctionTestRunner:
             invocation_timeout=invocation_timeout,
             region=region,
         )
-        self._registered_default = False
+        try:
+            self.engine.register_durable_function(DEFAULT_FUNCTION_NAME, handler)
+        except BaseException:
+            self.engine.close()
+            raise
 
     def register_durable_function(
         self, function_name: str, handler: Callable[..., Any], execution_timeout: int | None = None
@@ -100,9 +103,6 @@ class DurableFunctionTestRunner:
         execution_name: str | None = None,
     ) -> str:
         """Start an execution with JSON ``input``; returns its id at once."""
-        if function_name == DEFAULT_FUNCTION_NAME and not self._registered_default:
-            self.engine.register_durable_function(DEFAULT_FUNCTION_NAME, self._handler)
-            self._registered_default = True
         return self.engine.start_execution(
             function_name,
             input,

@@ -1,0 +1,147 @@
+"""Serialization: the extended envelope, class serdes, and clear failures."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from durable_lambda import DurableContext, SerDesError, StepError, durable_execution
+from durable_lambda.concurrency.models import BatchItem, BatchResult, CompletionReason
+from durable_lambda.config import BatchItemStatus, StepConfig
+from durable_lambda.serdes import (
+    ExtendedTypeSerDes,
+    JsonSerDes,
+    SerDesContext,
+    create_class_serdes,
+    create_class_serdes_with_dates,
+    deserialize,
+    serialize,
+)
+from durable_lambda.store import ExecutionStatus
+from durable_lambda.testing import DurableFunctionTestRunner
+
+CONTEXT = SerDesContext("1", "arn")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "text",
+        7,
+        2.5,
+        True,
+        [1, "two", None],
+        {"nested": {"list": [1, 2], "tuple": (3, 4)}},
+        (1, (2, 3)),
+        b"\x00\xffbytes",
+        uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        Decimal("12.3400"),
+        datetime.datetime(2026, 11, 25, 6, 0, tzinfo=datetime.UTC),
+        datetime.date(2026, 11, 25),
+        BatchResult(
+            [BatchItem(0, BatchItemStatus.SUCCEEDED, {"a": 1})], CompletionReason.ALL_COMPLETED
+        ),
+    ],
+)
+def test_extended_serdes_round_trips_python_values(value: Any) -> None:
+    serdes = ExtendedTypeSerDes()
+    assert serdes.deserialize(serdes.serialize(value, CONTEXT), CONTEXT) == value
+
+
+def test_primitives_are_plain_json_and_other_values_tagged() -> None:
+    serdes = ExtendedTypeSerDes()
+    assert serdes.serialize([1, "a"], CONTEXT) == '[1,"a"]'
+    assert json.loads(serdes.serialize((1,), CONTEXT)) == {"t": "t", "v": [{"t": "i", "v": 1}]}
+
+
+def test_malformed_envelope_is_a_serdes_error() -> None:
+    with pytest.raises(SerDesError, match='missing "t" or "v"'):
+        deserialize(None, '{"x": 1}', "3", "arn")
+    with pytest.raises(SerDesError, match='Unknown type tag: "zz"'):
+        deserialize(None, '{"t": "zz", "v": 1}', "3", "arn")
+
+
+def test_unsupported_values_name_the_operation() -> None:
+    with pytest.raises(SerDesError, match="Unsupported type: <class 'object'>"):
+        serialize(None, {"x": object()}, "4", "arn")
+    with pytest.raises(SerDesError, match="Serialization failed for id: 4"):
+        serialize(JsonSerDes(), {1, 2}, "4", "arn")
+
+
+class Account:
+    def __init__(self, owner: str, opened: datetime.datetime) -> None:
+        self.owner = owner
+        self.opened = opened
+
+
+@dataclass
+class Line:
+    sku: str
+    at: datetime.datetime
+
+
+@dataclass
+class Invoice:
+    number: str
+    lines: list[Line]
+    paid_on: datetime.date | None
+    tags: dict[str, Line]
+
+
+def test_class_serdes_with_dates_restores_a_plain_class() -> None:
+    serdes = create_class_serdes_with_dates(Account, ["opened"])
+    opened = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.UTC)
+    restored = serdes.deserialize(serdes.serialize(Account("ana", opened), CONTEXT), CONTEXT)
+    assert isinstance(restored, Account)
+    assert (restored.owner, restored.opened) == ("ana", opened)
+
+
+def test_class_serdes_restores_nested_dataclasses_from_annotations() -> None:
+    serdes = create_class_serdes(Invoice)
+    at = datetime.datetime(2026, 5, 6, tzinfo=datetime.UTC)
+    invoice = Invoice("I-1", [Line("a", at)], datetime.date(2026, 5, 7), {"first": Line("b", at)})
+    restored = serdes.deserialize(serdes.serialize(invoice, CONTEXT), CONTEXT)
+    assert restored == invoice
+    assert isinstance(restored.lines[0], Line) and isinstance(
+        restored.tags["first"].at, datetime.datetime
+    )
+
+
+def test_a_step_result_that_cannot_be_serialized_fails_the_step_without_retry() -> None:
+    attempts: list[int] = []
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> str:
+        try:
+            context.step(lambda s: attempts.append(s.attempt) or {object()}, name="bad")
+        except SerDesError as error:
+            return f"{type(error).__name__}: {error.message}"
+        except StepError:
+            return "StepError"
+        return "no error"
+
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run()
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    assert json.loads(result.result or "null") == ("SerDesError: Unsupported type: <class 'set'>")
+    assert attempts == [1]
+    assert result.get_step("bad").status.value == "FAILED"
+
+
+def test_custom_step_serdes_is_used_for_the_record() -> None:
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        return context.step(
+            lambda _: {"b": 1, "a": 2}, name="plain", config=StepConfig(serdes=JsonSerDes())
+        )
+
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run()
+    assert result.get_step("plain").result == '{"b": 1, "a": 2}'

@@ -1,0 +1,237 @@
+"""The store contract, run against every store implementation."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from durable_lambda.exceptions import ValidationError
+from durable_lambda.lambda_service import (
+    ErrorObject,
+    OperationAction,
+    OperationStatus,
+    OperationType,
+    OperationUpdate,
+    WaitOptions,
+)
+from durable_lambda.store import (
+    CheckpointBatch,
+    ExecutionNotFoundError,
+    ExecutionStatus,
+    Failed,
+    LeaseLostError,
+    NewExecution,
+    SqliteStore,
+    Store,
+    Succeeded,
+    Suspended,
+)
+from durable_lambda.transitions import apply_update
+
+T0 = datetime.datetime(2026, 11, 25, 8, 0, tzinfo=datetime.UTC)
+
+
+def at(seconds: float) -> datetime.datetime:
+    return T0 + datetime.timedelta(seconds=seconds)
+
+
+@pytest.fixture(params=["memory", "file"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = SqliteStore() if request.param == "memory" else SqliteStore(str(tmp_path / "s.db"))
+    yield opened
+    opened.close()
+
+
+def start(store: Store, name: str = "run-1", timeout: int | None = None) -> str:
+    record, created = store.create_execution(
+        NewExecution(f"exec-{name}", "orders", name, '{"id": 1}', timeout), T0
+    )
+    assert created
+    return record.execution_id
+
+
+def wait_batch(operation_id: str, seconds: int, now: datetime.datetime) -> CheckpointBatch:
+    batch = CheckpointBatch()
+    batch.add(
+        apply_update(
+            OperationUpdate(
+                operation_id,
+                OperationType.WAIT,
+                OperationAction.START,
+                sub_type="Wait",
+                wait_options=WaitOptions(seconds),
+            ),
+            None,
+            now,
+        )
+    )
+    return batch
+
+
+def types(store: Store, execution_id: str) -> list[str]:
+    return [event["EventType"] for event in store.get_history(execution_id)]
+
+
+def test_creating_is_idempotent_by_function_and_name(store: Store) -> None:
+    execution_id = start(store)
+    again, created = store.create_execution(
+        NewExecution("exec-other", "orders", "run-1", '{"id": 2}'), at(5)
+    )
+    assert not created
+    assert again.execution_id == execution_id
+    assert again.input_payload == '{"id": 1}'
+    assert types(store, execution_id) == ["ExecutionStarted"]
+    assert store.get_history(execution_id)[0]["ExecutionStartedDetails"]["Input"] == {
+        "Payload": '{"id": 1}',
+        "Truncated": False,
+    }
+
+
+def test_unknown_execution_is_named_in_the_error(store: Store) -> None:
+    with pytest.raises(ExecutionNotFoundError, match="No execution with id 'nope'"):
+        store.get_execution("nope")
+
+
+def test_a_live_lease_excludes_other_invocations(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None and lease.epoch == 1 and lease.operations == ()
+    assert store.acquire_lease(execution_id, "inv-2", at(1), at(901)) is None
+
+
+def test_an_expired_lease_is_taken_over_and_the_dead_invocation_recorded(store: Store) -> None:
+    execution_id = start(store)
+    store.acquire_lease(execution_id, "inv-1", T0, at(10))
+    lease = store.acquire_lease(execution_id, "inv-2", at(11), at(911))
+    assert lease is not None and lease.epoch == 2
+    completed = store.get_history(execution_id)[-1]
+    assert completed["EventType"] == "InvocationCompleted"
+    details = completed["InvocationCompletedDetails"]
+    assert details["RequestId"] == "inv-1"
+    assert details["Error"]["Payload"]["ErrorType"] == "Runtime.ExitError"
+
+
+def test_a_stale_invocation_is_fenced_off_and_changes_nothing(store: Store) -> None:
+    execution_id = start(store)
+    stale = store.acquire_lease(execution_id, "inv-1", T0, at(10))
+    assert stale is not None
+    fresh = store.acquire_lease(execution_id, "inv-2", at(11), at(900))
+    assert fresh is not None
+    before = store.get_history(execution_id)
+    with pytest.raises(LeaseLostError):
+        store.write(stale, wait_batch("1", 5, at(12)))
+    with pytest.raises(LeaseLostError):
+        store.finish_invocation(stale, at(12), Succeeded('"late"'))
+    assert store.get_history(execution_id) == before
+    assert store.get_operations(execution_id) == []
+    assert store.get_execution(execution_id).status is ExecutionStatus.RUNNING
+
+
+def test_writes_persist_operations_events_and_timers(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    store.write(lease, wait_batch("1", 5, at(1)))
+    [operation] = store.get_operations(execution_id)
+    assert (operation.operation_id, operation.status) == ("1", OperationStatus.STARTED)
+    assert [event["EventId"] for event in store.get_history(execution_id)] == [1, 2]
+    assert store.next_timer_due() == at(6)
+    assert store.due_timers(at(5.9), 10) == []
+    [due] = store.due_timers(at(6), 10)
+    assert (due.execution_id, due.key) == (execution_id, "op:1")
+
+
+def test_a_suspended_invocation_reloads_when_a_waker_moved_first(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    store.write(lease, wait_batch("1", 5, at(1)))
+    assert store.fire_timer(execution_id, "op:1", at(6))
+    assert not store.finish_invocation(lease, at(7), Suspended())
+    assert types(store, execution_id)[-1] == "WaitSucceeded"
+    reloaded = store.reload(lease)
+    assert reloaded.operations[0].status is OperationStatus.SUCCEEDED
+    assert store.finish_invocation(reloaded, at(8), Succeeded('"ok"'))
+    record = store.get_execution(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, '"ok"')
+    assert types(store, execution_id)[-2:] == ["InvocationCompleted", "ExecutionSucceeded"]
+
+
+def test_a_fired_timer_fires_once(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    store.write(lease, wait_batch("1", 5, at(1)))
+    assert store.finish_invocation(lease, at(2), Suspended())
+    assert store.fire_timer(execution_id, "op:1", at(6))
+    assert not store.fire_timer(execution_id, "op:1", at(7))
+    assert types(store, execution_id).count("WaitSucceeded") == 1
+    assert store.next_timer_due() is None
+
+
+def test_execution_timeout_ends_the_execution_and_fences_the_invocation(store: Store) -> None:
+    execution_id = start(store, timeout=60)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    [due] = store.due_timers(at(60), 10)
+    assert not store.fire_timer(due.execution_id, due.key, at(60))
+    record = store.get_execution(execution_id)
+    assert record.status is ExecutionStatus.TIMED_OUT
+    assert record.error == ErrorObject(
+        "Execution timed out after 60 seconds", "Execution.TimedOut", None, None
+    )
+    with pytest.raises(LeaseLostError):
+        store.write(lease, wait_batch("1", 5, at(61)))
+    assert store.acquire_lease(execution_id, "inv-2", at(62), at(900)) is None
+
+
+def test_failed_execution_keeps_its_error(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    error = ErrorObject("boom", "RuntimeError", None, None)
+    assert store.finish_invocation(lease, at(1), Failed(error))
+    assert store.get_execution(execution_id).error == error
+    failed = store.get_history(execution_id)[-1]
+    assert failed["ExecutionFailedDetails"]["Error"]["Payload"] == {
+        "ErrorMessage": "boom",
+        "ErrorType": "RuntimeError",
+    }
+
+
+def test_abandoning_records_the_crash_and_frees_the_execution(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    crash = ErrorObject("killed", "Runtime.ExitError", None, None)
+    assert store.abandon_invocation(execution_id, "inv-1", at(3), crash)
+    assert not store.abandon_invocation(execution_id, "inv-1", at(4), crash)
+    with pytest.raises(LeaseLostError):
+        store.write(lease, wait_batch("1", 5, at(5)))
+    assert store.acquire_lease(execution_id, "inv-2", at(5), at(900)) is not None
+
+
+def test_reinvoke_timer_asks_for_an_invocation(store: Store) -> None:
+    execution_id = start(store)
+    store.schedule_reinvoke(execution_id, at(2))
+    [due] = store.due_timers(at(2), 10)
+    assert due.key == "reinvoke"
+    assert store.fire_timer(execution_id, "reinvoke", at(2))
+
+
+def test_file_stores_open_in_other_processes_and_memory_stores_refuse(
+    store: Store, tmp_path: Path
+) -> None:
+    execution_id = start(store)
+    if isinstance(store, SqliteStore) and store.is_memory:
+        with pytest.raises(ValidationError, match="cannot be opened by another process"):
+            store.opener()
+        return
+    reopened = store.opener()()
+    try:
+        assert reopened.get_execution(execution_id).execution_name == "run-1"
+    finally:
+        reopened.close()
