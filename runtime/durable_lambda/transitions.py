@@ -16,6 +16,7 @@ from typing import Any
 from durable_lambda.exceptions import InvalidStateError
 from durable_lambda.history import Event, error_payload, operation_event, payload
 from durable_lambda.lambda_service import (
+    TERMINAL_STATUSES,
     ContextDetails,
     Operation,
     OperationAction,
@@ -65,12 +66,9 @@ def _new_operation(
     current: Operation | None,
     status: OperationStatus,
     now: datetime.datetime,
+    **details: Any,
 ) -> Operation:
-    terminal = status not in (
-        OperationStatus.STARTED,
-        OperationStatus.PENDING,
-        OperationStatus.READY,
-    )
+    """The operation after ``update``, with ``details`` (e.g. ``step_details=``)."""
     return Operation(
         operation_id=update.operation_id,
         operation_type=update.operation_type,
@@ -79,7 +77,8 @@ def _new_operation(
         name=update.name,
         sub_type=update.sub_type,
         start_timestamp=current.start_timestamp if current else now,
-        end_timestamp=now if terminal else None,
+        end_timestamp=now if status in TERMINAL_STATUSES else None,
+        **details,
     )
 
 
@@ -87,9 +86,12 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     previous = current.step_details if current and current.step_details else StepDetails()
     action = update.action
     if action is OperationAction.START:
-        operation = replace(
-            _new_operation(update, current, OperationStatus.STARTED, now),
-            step_details=replace(previous, result=None, error=None),
+        operation = _new_operation(
+            update,
+            current,
+            OperationStatus.STARTED,
+            now,
+            step_details=StepDetails(previous.attempt, previous.next_attempt_timestamp),
         )
         return Transition(operation, (operation_event("StepStarted", operation, now),))
 
@@ -98,8 +100,11 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     if action is OperationAction.RETRY:
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else 0
         due = now + datetime.timedelta(seconds=delay)
-        operation = replace(
-            _new_operation(update, current, OperationStatus.PENDING, now),
+        operation = _new_operation(
+            update,
+            current,
+            OperationStatus.PENDING,
+            now,
             step_details=StepDetails(attempt, due, update.payload, update.error),
         )
         retry_details["NextAttemptDelaySeconds"] = delay
@@ -123,16 +128,22 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
         return Transition(operation, (event,), (timer,))
 
     if action is OperationAction.SUCCEED:
-        operation = replace(
-            _new_operation(update, current, OperationStatus.SUCCEEDED, now),
+        operation = _new_operation(
+            update,
+            current,
+            OperationStatus.SUCCEEDED,
+            now,
             step_details=StepDetails(attempt, None, update.payload, None),
         )
         details = {"Result": payload(update.payload), "RetryDetails": retry_details}
         return Transition(operation, (operation_event("StepSucceeded", operation, now, details),))
 
     if action is OperationAction.FAIL and update.error is not None:
-        operation = replace(
-            _new_operation(update, current, OperationStatus.FAILED, now),
+        operation = _new_operation(
+            update,
+            current,
+            OperationStatus.FAILED,
+            now,
             step_details=StepDetails(attempt, None, None, update.error),
         )
         details = {"Error": error_payload(update.error), "RetryDetails": retry_details}
@@ -145,9 +156,8 @@ def _wait(update: OperationUpdate, current: Operation | None, now: datetime.date
     if update.action is OperationAction.START and update.wait_options is not None:
         seconds = update.wait_options.wait_seconds
         due = now + datetime.timedelta(seconds=seconds)
-        operation = replace(
-            _new_operation(update, current, OperationStatus.STARTED, now),
-            wait_details=WaitDetails(due),
+        operation = _new_operation(
+            update, current, OperationStatus.STARTED, now, wait_details=WaitDetails(due)
         )
         details: dict[str, Any] = {
             "Duration": seconds,
@@ -174,16 +184,22 @@ def _context(
             replay_children = bool(
                 update.context_options and update.context_options.replay_children
             )
-            operation = replace(
-                _new_operation(update, current, OperationStatus.SUCCEEDED, now),
+            operation = _new_operation(
+                update,
+                current,
+                OperationStatus.SUCCEEDED,
+                now,
                 context_details=ContextDetails(replay_children, update.payload, None),
             )
             event = operation_event(
                 "ContextSucceeded", operation, now, {"Result": payload(update.payload)}
             )
         case OperationAction.FAIL if update.error is not None:
-            operation = replace(
-                _new_operation(update, current, OperationStatus.FAILED, now),
+            operation = _new_operation(
+                update,
+                current,
+                OperationStatus.FAILED,
+                now,
                 context_details=ContextDetails(False, None, update.error),
             )
             event = operation_event(

@@ -98,8 +98,7 @@ _EXECUTION_COLUMNS = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def exit_error(invocation_id: str) -> ErrorObject:
