@@ -235,3 +235,15 @@ def test_file_stores_open_in_other_processes_and_memory_stores_refuse(
         assert reopened.get_execution(execution_id).execution_name == "run-1"
     finally:
         reopened.close()
+
+
+def test_file_durability_is_chosen_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match='durability must be "process" or "power"'):
+        SqliteStore(str(tmp_path / "x.db"), durability="disk")  # type: ignore[arg-type]
+    store = SqliteStore(str(tmp_path / "power.db"), durability="power")
+    execution_id = start(store)
+    reopened = store.opener()()
+    assert isinstance(reopened, SqliteStore) and reopened.durability == "power"
+    assert reopened.get_execution(execution_id).status is ExecutionStatus.RUNNING
+    reopened.close()
+    store.close()

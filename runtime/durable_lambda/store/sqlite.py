@@ -1,10 +1,12 @@
 """The store contract on SQLite: a file shared by processes, or memory.
 
-A file store runs in WAL mode with ``synchronous=NORMAL``: a commit survives
-the death of any process (the case the local engine must handle) but not a
-power cut, which a laptop engine can afford. Every method runs in one
-``BEGIN IMMEDIATE`` transaction, so SQLite's write lock serializes writers
-across threads and processes.
+A file store runs in WAL mode. Its ``durability`` says what a commit
+survives: ``"process"`` (the default) the death of any process, which is what
+the local engine must handle, but not an operating-system crash or power
+cut, after which the file may be lost; ``"power"`` also those, at the price
+of a disk sync per commit. Every method runs in one ``BEGIN IMMEDIATE``
+transaction, so SQLite's write lock serializes writers across threads and
+processes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from durable_lambda.exceptions import ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
@@ -48,6 +50,9 @@ from durable_lambda.store.contract import (
 from durable_lambda.transitions import on_timer, parse_operation_timer
 
 MEMORY = ":memory:"
+
+Durability = Literal["process", "power"]
+_SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -116,15 +121,19 @@ def exit_error(invocation_id: str) -> ErrorObject:
 class SqliteStore:
     """The store contract on one SQLite database (``path`` or ``":memory:"``)."""
 
-    def __init__(self, path: str = MEMORY) -> None:
+    def __init__(self, path: str = MEMORY, *, durability: Durability = "process") -> None:
+        if durability not in _SYNCHRONOUS:
+            msg = f'durability must be "process" or "power", got: {durability!r}'
+            raise ValidationError(msg)
         self.path = path
+        self.durability = durability
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
         if path != MEMORY:
             self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
         self._db.executescript(_SCHEMA)
 
     @property
@@ -462,7 +471,7 @@ class SqliteStore:
         if self.is_memory:
             msg = "An in-memory SQLite store cannot be opened by another process; use a file"
             raise ValidationError(msg)
-        return functools.partial(type(self), self.path)
+        return functools.partial(type(self), self.path, durability=self.durability)
 
     def close(self) -> None:
         with self._lock:
