@@ -25,9 +25,12 @@ def test_our_constructs_folder_never_shadows_the_constructs_package() -> None:
     assert _run(sys.executable, "-c", probe).stdout.strip() == "constructs"
 
 
-def test_importing_the_runtime_loads_no_aws_sdk() -> None:
-    probe = "import sys, durable_lambda, durable_lambda.testing; print('boto3' in sys.modules)"
-    assert _run(sys.executable, "-c", probe).stdout.strip() == "False"
+def test_importing_the_runtime_loads_no_aws_sdk_and_no_sqlite() -> None:
+    probe = (
+        "import sys, durable_lambda; "
+        "print('boto3' in sys.modules, 'botocore' in sys.modules, 'sqlite3' in sys.modules)"
+    )
+    assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False"]
 
 
 def test_the_cdk_app_synthesizes(tmp_path: Path) -> None:

@@ -1,4 +1,10 @@
-"""Durable state: the store contract and its implementations."""
+"""Durable state: the store contract and its implementations.
+
+Implementations load on first use (``SqliteStore``), so a function deployed
+on another store never imports sqlite3.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from durable_lambda.store.contract import (
     CheckpointBatch,
@@ -16,7 +22,9 @@ from durable_lambda.store.contract import (
     Succeeded,
     Suspended,
 )
-from durable_lambda.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from durable_lambda.store.sqlite import SqliteStore
 
 __all__ = [
     "CheckpointBatch",
@@ -35,3 +43,11 @@ __all__ = [
     "Succeeded",
     "Suspended",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqliteStore":
+        from durable_lambda.store.sqlite import SqliteStore  # noqa: PLC0415 - lazy by design
+
+        return SqliteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
