@@ -1,6 +1,9 @@
 """Durable state: the store contract and its implementations."""
 
 from durable_lambda.store.contract import (
+    CallbackChange,
+    CallbackClosedError,
+    CallbackNotFoundError,
     CheckpointBatch,
     DueTimer,
     ExecutionNotFoundError,
@@ -19,6 +22,9 @@ from durable_lambda.store.contract import (
 from durable_lambda.store.sqlite import SqliteStore
 
 __all__ = [
+    "CallbackChange",
+    "CallbackClosedError",
+    "CallbackNotFoundError",
     "CheckpointBatch",
     "DueTimer",
     "ExecutionNotFoundError",
