@@ -87,9 +87,11 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     previous = current.step_details if current and current.step_details else StepDetails()
     action = update.action
     if action is OperationAction.START:
+        # The result stays: a wait_for_condition keeps its last polled state
+        # there while it checks again (a step has none before it succeeds).
         operation = replace(
             _new_operation(update, current, OperationStatus.STARTED, now),
-            step_details=replace(previous, result=None, error=None),
+            step_details=replace(previous, error=None),
         )
         return Transition(operation, (operation_event("StepStarted", operation, now),))
 
