@@ -123,13 +123,9 @@ class LocalEngine:
             store = self._default_store(invocation_isolation)
         self.store: Store = store
         self.clock: Clock = SkippingClock() if skip_time else SystemClock()
+        key = callback_key or callback_key_for(store)
         self._callback_server = CallbackServer(self, callback_port)
-        self.backend = Backend(
-            store,
-            self.clock,
-            callback_key or callback_key_for(store),
-            self._callback_server.endpoint,
-        )
+        self.backend = Backend(store, self.clock, key, self._callback_server.endpoint)
         self._invoker = self._create_invoker(invocation_isolation)
         self._invocation_timeout = invocation_timeout
         self._region = region
