@@ -24,11 +24,14 @@ from durable_lambda import (
     CallbackSubmitterError,
     CallbackTimeoutError,
     DurableContext,
+    DurableExecutionsError,
     ValidationError,
     durable_execution,
     durable_wait_for_callback,
 )
+from durable_lambda.backend import Backend
 from durable_lambda.callback_ids import MAX_CALLBACK_PAYLOAD_BYTES, PayloadTooLargeError
+from durable_lambda.clock import SystemClock
 from durable_lambda.config import CallbackConfig, Duration, WaitForCallbackConfig
 from durable_lambda.lambda_service import InvocationStatus, OperationStatus
 from durable_lambda.local import LocalEngine
@@ -565,3 +568,12 @@ def test_a_malformed_key_file_is_refused(tmp_path: Path) -> None:
 
 
 # endregion
+
+
+def test_a_backend_without_a_key_cannot_create_callbacks() -> None:
+    store = SqliteStore()
+    try:
+        with pytest.raises(DurableExecutionsError, match="no callback key"):
+            Backend(store, SystemClock()).require_callback_key()
+    finally:
+        store.close()
