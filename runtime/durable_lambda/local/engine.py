@@ -124,9 +124,6 @@ class LocalEngine:
         self.store: Store = store
         self.clock: Clock = SkippingClock() if skip_time else SystemClock()
         key = callback_key or callback_key_for(store)
-        self._callback_server = CallbackServer(self, callback_port)
-        self.backend = Backend(store, self.clock, key, self._callback_server.endpoint)
-        self._invoker = self._create_invoker(invocation_isolation)
         self._invocation_timeout = invocation_timeout
         self._region = region
         self._account_id = account_id
@@ -138,6 +135,13 @@ class LocalEngine:
         self._skip_holds = 0
         self._firing = False
         self._closed = False
+        self._callback_server = CallbackServer(self, callback_port)
+        try:
+            self.backend = Backend(store, self.clock, key, self._callback_server.endpoint)
+            self._invoker = self._create_invoker(invocation_isolation)
+        except BaseException:
+            self._callback_server.close()
+            raise
         self._pool = ThreadPoolExecutor(
             max_workers=max_concurrent_invocations, thread_name_prefix="invocation"
         )
