@@ -14,6 +14,7 @@ import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -495,6 +496,22 @@ def test_the_http_api_completes_a_callback_and_answers_each_mistake_clearly() ->
         status, body = post(f"{url}/succeed", b"again")
     assert json.loads(result.result or "")["result"] == "approved"
     assert (status, body["Error"]) == (409, "CallbackClosed")
+
+
+def test_racing_completions_over_http_complete_the_callback_exactly_once() -> None:
+    with DurableFunctionTestRunner(callback_facts) as runner:
+        execution_id = runner.run_async()
+        callback_id = runner.wait_for_callback(execution_id)
+        url = f"{runner.engine.callback_endpoint}/callbacks/{callback_id}/succeed"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda i: post(url, f'"caller {i}"'.encode()), range(8)))
+        result = runner.wait_for_result(execution_id)
+        types = event_types(runner, execution_id)
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [200] + [409] * 7
+    assert types.count("CallbackSucceeded") == 1
+    winner = next(i for i, (status, _) in enumerate(answers) if status == 200)
+    assert json.loads(result.result or "")["result"] == f'"caller {winner}"'
 
 
 def too_large_status(endpoint: str, url: str) -> int:
