@@ -1,17 +1,23 @@
 """The main job: run the example workflows end to end on the local engine.
 
 Timers run on the wall clock, as a deployed engine's would, so retry delays
-take the seconds they say. Each run prints its result and its history.
+take the seconds they say. Each run prints its result and its history. The
+approval workflow waits for a person: the demo prints the callback URL and
+completes it over HTTP, as the approver would with curl.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from durable_lambda.callback_ids import callback_url
+from durable_lambda.lambda_service import OperationStatus, OperationType
 from durable_lambda.local import LocalEngine
-from examples import agent_loop, custom_serdes, retry_by_error_type, step_semantics
+from examples import agent_loop, approval, custom_serdes, retry_by_error_type, step_semantics
 
 LINE_WIDTH = 160
 
@@ -39,16 +45,63 @@ def describe(event: dict[str, Any]) -> str:
     return text if len(text) <= LINE_WIDTH else text[: LINE_WIDTH - 3] + "..."
 
 
+def waiting_callback(engine: LocalEngine, execution_id: str, timeout: float = 30) -> str:
+    """The id of the execution's callback once it waits for its caller."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for operation in engine.get_operations(execution_id):
+            details = operation.callback_details
+            waiting = operation.operation_type is OperationType.CALLBACK
+            if waiting and operation.status is OperationStatus.STARTED and details:
+                assert details.callback_id is not None
+                return details.callback_id
+        time.sleep(0.05)
+    msg = f"No callback of {execution_id} waited within {timeout} s"
+    raise TimeoutError(msg)
+
+
+def approve_over_http(engine: LocalEngine, execution_id: str) -> None:
+    """Complete the approval callback as the approver would, with an HTTP POST."""
+    url = callback_url(engine.callback_endpoint, waiting_callback(engine, execution_id))
+    body = json.dumps({"approved_by": "alice@example.com"})
+    print(f"\napproval requested: {approval.OUTBOX[-1]}")
+    print(f"approve with: curl -X POST {url}/succeed -d '{body}'")
+    request = urllib.request.Request(  # noqa: S310 - the engine's loopback URL
+        f"{url}/succeed", data=body.encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        print(f"POST {url}/succeed -> {response.status}")
+
+
+def run(
+    engine: LocalEngine,
+    name: str,
+    handler: Callable[..., Any],
+    event: dict[str, Any],
+    respond: Callable[[LocalEngine, str], None] | None = None,
+) -> None:
+    engine.register_durable_function(name, handler)
+    execution_id = engine.start_execution(name, json.dumps(event))
+    if respond is not None:
+        respond(engine, execution_id)
+    record = engine.wait_for_completion(execution_id, timeout=120)
+    print(f"\n== {name}: {record.status.value}")
+    print(f"result: {record.result if record.error is None else record.error}")
+    for history_event in engine.get_history(execution_id):
+        print(describe(history_event))
+
+
 def main() -> None:
     with LocalEngine() as engine:
         for name, handler, event in WORKFLOWS:
-            engine.register_durable_function(name, handler)
-            execution_id = engine.start_execution(name, json.dumps(event))
-            record = engine.wait_for_completion(execution_id, timeout=120)
-            print(f"\n== {name}: {record.status.value}")
-            print(f"result: {record.result if record.error is None else record.error}")
-            for history_event in engine.get_history(execution_id):
-                print(describe(history_event))
+            run(engine, name, handler, event)
+        run(
+            engine,
+            "approval",
+            approval.handler,
+            {"approver_email": "alice@example.com"},
+            respond=approve_over_http,
+        )
 
 
 if __name__ == "__main__":

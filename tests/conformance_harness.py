@@ -8,6 +8,7 @@ and matches result, history and logs by the rules of tests/conformance/README.md
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import re
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from durable_lambda.local.engine import InvocationIsolation
+from durable_lambda.store.contract import ExecutionStatus
 from durable_lambda.testing import DurableFunctionTestRunner
 
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
@@ -161,17 +163,76 @@ class Suite:
             registration.handler, invocation_isolation=registration.isolation
         ) as runner:
             expected_history = spec.get("ExpectedExecutionHistory") or []
-            if spec.get("AsyncInvoke"):
-                execution_id = runner.run_async(payload)
+            execution_id = runner.run_async(payload)
+            if spec.get("AsyncInvoke") and "ExpectedResult" not in spec:
                 events = _wait_for_events(runner, execution_id, len(expected_history) + 1)
             else:
-                execution_id = runner.run_async(payload)
+                actions = bindings.substitute(spec.get("CallbackActions") or [])
+                perform_callback_actions(runner, execution_id, actions)
                 result = runner.wait_for_result(execution_id)
                 events = runner.get_execution_history(execution_id)["Events"]
                 _check_result(spec.get("ExpectedResult") or {}, result, bindings, events)
         problems = match_history(expected_history, events, bindings)
         assert not problems, "history mismatch:\n" + "\n".join(problems) + "\n" + describe(events)
         _check_logs(spec.get("ExpectedLogs") or [], caplog.records, bindings)
+
+
+_CALLBACK_ENDINGS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
+
+
+def perform_callback_actions(
+    runner: DurableFunctionTestRunner, execution_id: str, actions: list[dict[str, Any]]
+) -> None:
+    """Send each action at virtual time CallbackStarted + Delay of the callback it names.
+
+    An action names a callback by ``CallbackName`` ('*' for any) and applies to
+    the first such callback still waiting. Time moves only by skipping the
+    engine's clock, timer by timer, so timers and actions happen in the order
+    of their virtual times and no real second is slept.
+    """
+    engine = runner.engine
+    pending = list(enumerate(actions))
+    while pending:
+        engine.wait_until_idle()
+        events = engine.get_history(execution_id)
+        ended = {e["Id"] for e in events if e["EventType"] in _CALLBACK_ENDINGS}
+        waiting = [
+            e for e in events if e["EventType"] == "CallbackStarted" and e["Id"] not in ended
+        ]
+        scheduled = []
+        for index, action in pending:
+            target = next(
+                (e for e in waiting if action["CallbackName"] in ("*", e.get("Name"))), None
+            )
+            if target is not None:
+                due = target["EventTimestamp"] + datetime.timedelta(seconds=action.get("Delay", 0))
+                scheduled.append((due, index, action, target))
+        if not scheduled:
+            if engine.get_execution(execution_id).status is not ExecutionStatus.RUNNING:
+                return
+            assert engine.skip_to_next_timer(), f"no callback for the actions {pending}"
+            continue
+        due, index, action, target = min(scheduled, key=lambda s: (s[0], s[1]))
+        next_timer = engine.store.next_timer_due()
+        if next_timer is not None and next_timer < due:
+            engine.skip_to_next_timer()
+            continue
+        engine.advance_time(max(0.0, (due - engine.clock.now()).total_seconds()))
+        _send(runner, action, target["CallbackStartedDetails"]["CallbackId"])
+        pending.remove((index, action))
+
+
+def _send(runner: DurableFunctionTestRunner, action: dict[str, Any], callback_id: str) -> None:
+    match action["Operation"]:
+        case "success":
+            result = json.dumps(action["Payload"]).encode() if "Payload" in action else None
+            runner.send_callback_success(callback_id, result)
+        case "failure":
+            runner.send_callback_failure(callback_id, action.get("Payload"))
+        case "heartbeat":
+            runner.send_callback_heartbeat(callback_id)
+        case other:
+            raise AssertionError(f"unknown callback action {other!r}")
 
 
 def _wait_for_events(

@@ -22,12 +22,12 @@ AWS_MODULE_NAMES = {
         "RetryableSerDesError", "SerDesError", "StepContext", "StepError", "ValidationError",
         "WaitForConditionError", "WithRetryConfig", "complete_batch", "continue_batch",
         "durable_execution", "durable_parallel_branch", "durable_step",
-        "durable_with_child_context", "with_retry",
+        "durable_wait_for_callback", "durable_with_child_context", "with_retry",
     ],
     "durable_lambda.execution": ["durable_execution", "InvocationStatus"],
     "durable_lambda.context": [
         "DurableContext", "StepContext", "WaitForCallbackContext", "durable_step",
-        "durable_with_child_context",
+        "durable_with_child_context", "durable_wait_for_callback", "Callback",
     ],
     "durable_lambda.config": [
         "Duration", "StepConfig", "StepSemantics", "ChildConfig", "CallbackConfig",
@@ -125,6 +125,17 @@ def test_operation_signatures() -> None:
         ("func", "required"),
         ("name", None),
         ("config", None),
+    ]
+    assert _parameters(context.create_callback) == [("name", None), ("config", None)]
+    assert _parameters(context.wait_for_callback) == [
+        ("submitter", "required"),
+        ("name", None),
+        ("config", None),
+    ]
+    assert _parameters(context.wait_for_condition) == [
+        ("check", "required"),
+        ("config", "required"),
+        ("name", None),
     ]
 
 

@@ -20,6 +20,7 @@ from durable_lambda.context import (
     DurableContext,
     durable_parallel_branch,
     durable_step,
+    durable_wait_for_callback,
     durable_with_child_context,
 )
 from durable_lambda.exceptions import (
@@ -76,6 +77,7 @@ __all__ = [
     "durable_execution",
     "durable_parallel_branch",
     "durable_step",
+    "durable_wait_for_callback",
     "durable_with_child_context",
     "with_retry",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from durable_lambda.clock import Clock
 from durable_lambda.exceptions import DurableExecutionsError
@@ -11,10 +11,24 @@ from durable_lambda.store.contract import Store
 
 @dataclass(frozen=True)
 class Backend:
-    """The store an execution lives in and the clock its timestamps read."""
+    """The store an execution lives in, the clock its timestamps read, and
+    what callbacks need: the secret key their ids derive from (never stored)
+    and the endpoint their URLs are under."""
 
     store: Store
     clock: Clock
+    callback_key: bytes | None = field(default=None, repr=False)
+    callback_endpoint: str | None = None
+
+    def require_callback_key(self) -> bytes:
+        """The callback key, or a clear error when the engine configured none."""
+        if not self.callback_key:
+            msg = (
+                "This backend has no callback key, so it cannot create callbacks: "
+                "configure the engine with one (LocalEngine does by default)."
+            )
+            raise DurableExecutionsError(msg)
+        return self.callback_key
 
 
 def backend_for(lambda_context: object) -> Backend:

@@ -7,36 +7,58 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from durable_lambda.backend import backend_for
 from durable_lambda.config import (
+    CallbackConfig,
     ChildConfig,
     Duration,
     ParallelBranch,
     StepConfig,
+    WaitForCallbackConfig,
 )
-from durable_lambda.exceptions import ValidationError
+from durable_lambda.exceptions import (
+    CallbackError,
+    CallbackSubmitterError,
+    ChildContextError,
+    StepError,
+    ValidationError,
+)
 from durable_lambda.identifier import OperationIdentifier, operation_id_for
 from durable_lambda.lambda_service import OperationSubType, OperationType
 from durable_lambda.logger import Logger
+from durable_lambda.operation.callback import (
+    FAILED_STATUSES,
+    Callback,
+    callback_failure,
+    create_callback,
+    wait_for_callback_handler,
+)
 from durable_lambda.operation.child import run_child
 from durable_lambda.operation.step import StepOperation
 from durable_lambda.operation.wait import wait as run_wait
+from durable_lambda.operation.wait_for_condition import WaitForConditionOperation
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import (
     LambdaContext,
     LoggerInterface,
     StepContext,
     WaitForCallbackContext,
+    WaitForConditionCheckContext,
 )
+from durable_lambda.waits import WaitForConditionConfig
 
 __all__ = [
+    "Callback",
     "DurableContext",
     "ExecutionContext",
     "StepContext",
     "WaitForCallbackContext",
+    "WaitForConditionCheckContext",
     "durable_parallel_branch",
     "durable_step",
+    "durable_wait_for_callback",
     "durable_with_child_context",
 ]
 
@@ -79,6 +101,23 @@ def durable_with_child_context(
 
         function_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
         return function_with_arguments
+
+    return wrapper
+
+
+def durable_wait_for_callback(
+    func: Callable[Concatenate[str, WaitForCallbackContext, Params], T],
+) -> Callable[Params, Callable[[str, WaitForCallbackContext], T]]:
+    """Turn ``func(callback_id, context, *args)`` into a factory of named submitters."""
+
+    def wrapper(
+        *args: Params.args, **kwargs: Params.kwargs
+    ) -> Callable[[str, WaitForCallbackContext], T]:
+        def submitter_with_arguments(callback_id: str, context: WaitForCallbackContext) -> T:
+            return func(callback_id, context, *args, **kwargs)
+
+        submitter_with_arguments._original_name = func.__name__  # type: ignore[attr-defined]
+        return submitter_with_arguments
 
     return wrapper
 
@@ -294,5 +333,90 @@ class DurableContext:
         with self._operation(sub_type, name, OperationType.CONTEXT) as identifier:
             child = self.create_child_context(identifier.operation_id, is_virtual=config.is_virtual)
             return run_child(lambda: func(child), self.state, identifier, config)
+
+    # endregion
+    # region callbacks and conditions
+
+    def create_callback(
+        self, name: str | None = None, config: CallbackConfig | None = None
+    ) -> Callback[Any]:
+        """Create a callback: its ``callback_id`` and ``url`` now, ``result()`` later.
+
+        Hand the id (or URL) to an external system; it completes the callback
+        with success, failure or heartbeats. ``result()`` suspends the
+        execution until the callback succeeds, fails or times out.
+        """
+        config = config or CallbackConfig()
+        sub_type = config.sub_type or OperationSubType.CALLBACK.value
+        with self._operation(sub_type, name, OperationType.CALLBACK) as identifier:
+            return create_callback(self.state, identifier, config, backend_for(self.lambda_context))
+
+    def wait_for_callback(
+        self,
+        submitter: Callable[[str, WaitForCallbackContext], Any],
+        name: str | None = None,
+        config: WaitForCallbackConfig | None = None,
+    ) -> Any:
+        """Create a callback, give its id to ``submitter`` (run as a step), await the result.
+
+        Runs as a child context (subtype WaitForCallback). Raises
+        CallbackTimeoutError or CallbackExternalError as the callback ended,
+        and CallbackSubmitterError when the submitter step failed.
+        """
+        step_name = self._resolve_step_name(name, submitter)
+        callback_operation_id = operation_id_for(self._peek_next_operation_id(), 1)
+
+        def wait_in_child_context(context: DurableContext) -> Any:
+            return wait_for_callback_handler(context, submitter, step_name, config)
+
+        try:
+            return self._run_in_child_context(
+                wait_in_child_context,
+                step_name,
+                ChildConfig(),
+                OperationSubType.WAIT_FOR_CALLBACK.value,
+            )
+        except ChildContextError as e:
+            inner = e.__cause__
+            if isinstance(inner, CallbackError):
+                # Raised from the callback's own record, so it carries the
+                # ErrorType the external system sent, as create_callback's does.
+                callback = self.state.get(callback_operation_id)
+                if callback is not None and callback.status in FAILED_STATUSES:
+                    raise callback_failure(callback) from e
+                raise inner from e
+            if isinstance(inner, StepError):
+                raise CallbackSubmitterError(
+                    inner.message or "Callback submitter failed",
+                    data=inner.data,
+                    stack_trace=inner.stack_trace,
+                ) from inner
+            raise
+
+    def wait_for_condition(
+        self,
+        check: Callable[[T, WaitForConditionCheckContext], T],
+        config: WaitForConditionConfig[T],
+        name: str | None = None,
+    ) -> T:
+        """Poll ``check`` from ``config.initial_state`` until ``config.wait_strategy`` stops.
+
+        Each check receives the state the previous one returned; between
+        checks the execution suspends for the delay the strategy chose.
+        Returns the final state; a failing check (or an exhausted strategy)
+        raises WaitForConditionError.
+        """
+        if check is None:
+            msg = "`check` is required for wait_for_condition"
+            raise ValidationError(msg)
+        if not config:
+            msg = "`config` is required for wait_for_condition"
+            raise ValidationError(msg)
+        with self._operation(
+            OperationSubType.WAIT_FOR_CONDITION.value, name, OperationType.STEP
+        ) as identifier:
+            return WaitForConditionOperation(
+                check, config, self.state, identifier, self.logger
+            ).process()
 
     # endregion

@@ -221,9 +221,19 @@ class WaitDetails:
 
 @dataclass(frozen=True)
 class CallbackDetails:
-    callback_id: str
+    """A callback's outcome and what finds it.
+
+    Stores never keep the id itself (a capability): they keep ``token_hash``,
+    the SHA-256 of the id, and ``callback_id`` is filled in, derived from the
+    engine's key, only where the id is shown.
+    """
+
+    callback_id: str | None = None
     result: str | None = None
     error: ErrorObject | None = None
+    token_hash: str | None = None
+    timeout_seconds: int = 0
+    heartbeat_timeout_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -244,10 +254,12 @@ class WaitOptions:
 
 @dataclass(frozen=True)
 class CallbackOptions:
-    """Timeouts of a callback in seconds; 0 means none."""
+    """Timeouts of a callback in seconds (0 means none), and its id's hash."""
 
     timeout_seconds: int = 0
     heartbeat_timeout_seconds: int = 0
+    token_hash: str | None = None
+    """SHA-256 of the callback id, which the runtime derives; the store indexes it."""
 
 
 @dataclass(frozen=True)
@@ -378,9 +390,12 @@ class Operation:
             if wait is not None
             else None,
             callback_details=CallbackDetails(
-                callback_id=callback["CallbackId"],
+                callback_id=callback.get("CallbackId"),
                 result=callback.get("Result"),
                 error=_error_from(callback),
+                token_hash=callback.get("TokenHash"),
+                timeout_seconds=callback.get("Timeout", 0),
+                heartbeat_timeout_seconds=callback.get("HeartbeatTimeout", 0),
             )
             if callback is not None
             else None,
@@ -435,10 +450,7 @@ class Operation:
                 else {}
             )
         if self.callback_details:
-            result["CallbackDetails"] = {
-                "CallbackId": self.callback_details.callback_id,
-                **_outcome_fields(self.callback_details),
-            }
+            result["CallbackDetails"] = _callback_fields(self.callback_details)
         if self.chained_invoke_details:
             result["ChainedInvokeDetails"] = _outcome_fields(self.chained_invoke_details)
         return result
@@ -446,6 +458,20 @@ class Operation:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _callback_fields(details: CallbackDetails) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if details.callback_id is not None:
+        fields["CallbackId"] = details.callback_id
+    fields.update(_outcome_fields(details))
+    if details.token_hash is not None:
+        fields["TokenHash"] = details.token_hash
+    if details.timeout_seconds:
+        fields["Timeout"] = details.timeout_seconds
+    if details.heartbeat_timeout_seconds:
+        fields["HeartbeatTimeout"] = details.heartbeat_timeout_seconds
+    return fields
 
 
 def _outcome_fields(

@@ -86,12 +86,16 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     previous = current.step_details if current and current.step_details else StepDetails()
     action = update.action
     if action is OperationAction.START:
+        # The result stays: a wait_for_condition keeps its last polled state
+        # there while it checks again (a step has none before it succeeds).
         operation = _new_operation(
             update,
             current,
             OperationStatus.STARTED,
             now,
-            step_details=StepDetails(previous.attempt, previous.next_attempt_timestamp),
+            step_details=StepDetails(
+                previous.attempt, previous.next_attempt_timestamp, previous.result
+            ),
         )
         return Transition(operation, (operation_event("StepStarted", operation, now),))
 

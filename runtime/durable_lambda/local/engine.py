@@ -17,18 +17,21 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from durable_lambda.backend import Backend
+from durable_lambda.callback_ids import check_payload_size, parse_callback_id, token_hash
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.exceptions import ValidationError
 from durable_lambda.execution import RESUME_KEY
 from durable_lambda.history import Event, present
 from durable_lambda.lambda_service import ErrorObject, Operation
+from durable_lambda.local.callback_key import callback_key_for
+from durable_lambda.local.callback_server import CallbackServer
 from durable_lambda.local.clock import SkippingClock
 from durable_lambda.local.invoker import (
     Crashed,
@@ -38,7 +41,16 @@ from durable_lambda.local.invoker import (
     Raised,
     ThreadInvoker,
 )
+from durable_lambda.operation.callback import (
+    callback_error,
+    callback_failed,
+    callback_heartbeat,
+    callback_succeeded,
+    with_callback_id,
+    with_callback_started_id,
+)
 from durable_lambda.store.contract import (
+    CallbackChange,
     ExecutionRecord,
     ExecutionStatus,
     NewExecution,
@@ -81,6 +93,11 @@ class LocalEngine:
         region, account_id: Used in function ARNs and execution ids.
         max_concurrent_invocations: Invocations running at once, across
             executions.
+        callback_key: Secret that callback ids derive from; by default kept
+            next to a file store's database (``<database>-callback-key``),
+            or fresh for an in-memory store.
+        callback_port: Port of the callback HTTP server on 127.0.0.1; 0 lets
+            the operating system choose (see ``callback_endpoint``).
     """
 
     def __init__(
@@ -93,6 +110,8 @@ class LocalEngine:
         region: str = "us-east-1",
         account_id: str = "000000000000",
         max_concurrent_invocations: int = 8,
+        callback_key: bytes | None = None,
+        callback_port: int = 0,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
             msg = (
@@ -104,8 +123,7 @@ class LocalEngine:
             store = self._default_store(invocation_isolation)
         self.store: Store = store
         self.clock: Clock = SkippingClock() if skip_time else SystemClock()
-        self.backend = Backend(store, self.clock)
-        self._invoker = self._create_invoker(invocation_isolation)
+        key = callback_key or callback_key_for(store)
         self._invocation_timeout = invocation_timeout
         self._region = region
         self._account_id = account_id
@@ -115,7 +133,15 @@ class LocalEngine:
         self._again: set[str] = set()
         self._failures: dict[str, int] = {}
         self._skip_holds = 0
+        self._firing = False
         self._closed = False
+        self._callback_server = CallbackServer(self, callback_port)
+        try:
+            self.backend = Backend(store, self.clock, key, self._callback_server.endpoint)
+            self._invoker = self._create_invoker(invocation_isolation)
+        except BaseException:
+            self._callback_server.close()
+            raise
         self._pool = ThreadPoolExecutor(
             max_workers=max_concurrent_invocations, thread_name_prefix="invocation"
         )
@@ -135,6 +161,8 @@ class LocalEngine:
         return ProcessInvoker(
             self.store.opener(),
             lambda: clock.offset if isinstance(clock, SkippingClock) else None,
+            self.backend.callback_key,
+            self.backend.callback_endpoint,
         )
 
     # region functions and executions
@@ -217,12 +245,26 @@ class LocalEngine:
         return self.store.get_execution(execution_id)
 
     def get_operations(self, execution_id: str) -> list[Operation]:
-        return self.store.get_operations(execution_id)
+        """The execution's operations; callbacks show their ids."""
+        key = self.backend.require_callback_key()
+        return [
+            with_callback_id(operation, key, execution_id)
+            for operation in self.store.get_operations(execution_id)
+        ]
 
     def get_history(self, execution_id: str, *, include_execution_data: bool = True) -> list[Event]:
-        """The execution's events, AWS-shaped, with EventId from 1."""
+        """The execution's events, AWS-shaped, with EventId from 1.
+
+        ``CallbackStarted`` events show the callback's id, derived here from
+        the engine's key: the store never holds it.
+        """
+        key = self.backend.require_callback_key()
         return [
-            present(event, event["EventId"], include_data=include_execution_data)
+            present(
+                with_callback_started_id(event, key, execution_id),
+                event["EventId"],
+                include_data=include_execution_data,
+            )
             for event in self.store.get_history(execution_id)
         ]
 
@@ -240,6 +282,55 @@ class LocalEngine:
                     raise TimeoutError(msg)
                 self._cond.wait(timeout=min(remaining, 0.5))
 
+    # endregion
+    # region callbacks
+
+    @property
+    def callback_endpoint(self) -> str:
+        """Base URL of the callback HTTP API (``http://127.0.0.1:<port>``)."""
+        return self._callback_server.endpoint
+
+    def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None:
+        """Complete a waiting callback with ``result`` (UTF-8 text) and resume its execution.
+
+        Raises ValidationError for a malformed id or a result that is not
+        UTF-8, PayloadTooLargeError over 256 KiB, CallbackNotFoundError for
+        an unknown id and CallbackClosedError when the callback no longer
+        waits; none of them changes anything.
+        """
+        callback = token_hash(parse_callback_id(callback_id))
+        check_payload_size("result", len(result or b""))
+        try:
+            text = result.decode() if result else None
+        except UnicodeDecodeError as e:
+            msg = f"The callback result must be UTF-8 text: {e}"
+            raise ValidationError(msg) from e
+        self._complete_callback(callback, callback_succeeded(text))
+
+    def send_callback_failure(
+        self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
+    ) -> None:
+        """Fail a waiting callback with ``error`` and resume its execution.
+
+        ``error`` is an ErrorObject or a mapping with ErrorType, ErrorMessage,
+        ErrorData (strings) and StackTrace (list of strings), each optional.
+        Raises as ``send_callback_success`` does.
+        """
+        callback = token_hash(parse_callback_id(callback_id))
+        self._complete_callback(callback, callback_failed(callback_error(error)))
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Tell a waiting callback its caller is alive: its heartbeat timeout starts over."""
+        callback = token_hash(parse_callback_id(callback_id))
+        self.store.change_callback(callback, callback_heartbeat, self.clock.now())
+
+    def _complete_callback(self, callback: str, change: CallbackChange) -> None:
+        execution_id = self.store.change_callback(callback, change, self.clock.now())
+        self.invoke(execution_id)
+
+    # endregion
+    # region time
+
     @contextlib.contextmanager
     def time_skipping(self) -> Iterator[None]:
         """Let a skipping clock jump to the next timer while the engine is idle.
@@ -256,8 +347,73 @@ class LocalEngine:
             with self._cond:
                 self._skip_holds -= 1
 
+    def wait_until_idle(self, timeout: float = 60) -> None:
+        """Block until no invocation runs and no timer is due; TimeoutError after
+        ``timeout`` real seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                busy = bool(self._running) or self._firing
+            if not busy:
+                due = self.store.next_timer_due()
+                if due is None or due > self.clock.now():
+                    with self._cond:
+                        if not self._running and not self._firing:
+                            return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                msg = f"The engine did not become idle within {timeout} s"
+                raise TimeoutError(msg)
+            with self._cond:
+                self._cond.wait(timeout=min(remaining, 0.05))
+
+    def skip_to_next_timer(self, timeout: float = 60) -> bool:
+        """Once idle, jump the skipping clock to the next timer and let it fire.
+
+        Returns once the invocations it caused have finished; False (and no
+        jump) when no timer is set.
+        """
+        clock = self._skipping_clock()
+        self.wait_until_idle(timeout)
+        due = self.store.next_timer_due()
+        if due is None:
+            return False
+        clock.advance_to(due)
+        self._notify()
+        self.wait_until_idle(timeout)
+        return True
+
+    def advance_time(self, seconds: float, timeout: float = 60) -> None:
+        """Skip the clock ``seconds`` ahead, firing every timer due on the way, in order.
+
+        Each timer fires at its own time and the invocations it causes finish
+        before the clock moves on; returns idle, ``seconds`` later.
+        """
+        clock = self._skipping_clock()
+        if seconds < 0:
+            msg = f"Time only moves forward; got {seconds} seconds"
+            raise ValidationError(msg)
+        target = clock.now() + datetime.timedelta(seconds=seconds)
+        self.wait_until_idle(timeout)
+        while (due := self.store.next_timer_due()) is not None and due <= target:
+            self.skip_to_next_timer(timeout)
+        clock.advance_to(target)
+        self.wait_until_idle(timeout)
+
+    def _skipping_clock(self) -> SkippingClock:
+        clock = self.clock
+        if not isinstance(clock, SkippingClock):
+            msg = "Only an engine with skip_time=True can move its clock"
+            raise ValidationError(msg)
+        return clock
+
+    # endregion
+    # region closing
+
     def close(self) -> None:
-        """Stop timers, wait for running invocations, release workers and store."""
+        """Stop the callback server and timers, wait for running invocations,
+        release workers and store."""
+        self._callback_server.close()
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -344,13 +500,19 @@ class LocalEngine:
             with self._cond:
                 if self._closed:
                     return
-            now = self.clock.now()
-            due = self.store.due_timers(now, limit=100)
-            for timer in due:
-                if self.store.fire_timer(timer.execution_id, timer.key, now):
-                    self.invoke(timer.execution_id)
+            with self._cond:
+                self._firing = True
+            try:
+                now = self.clock.now()
+                due = self.store.due_timers(now, limit=100)
+                for timer in due:
+                    if self.store.fire_timer(timer.execution_id, timer.key, now):
+                        self.invoke(timer.execution_id)
+            finally:
+                with self._cond:
+                    self._firing = False
+                    self._cond.notify_all()
             if due:
-                self._notify()
                 continue
             next_due = self.store.next_timer_due()
             with self._cond:

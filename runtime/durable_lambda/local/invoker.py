@@ -135,16 +135,21 @@ class ProcessInvoker:
 
     ``open_store`` (picklable) opens the engine's store in a worker;
     ``clock_offset`` tells workers how far the engine's clock runs ahead of
-    wall-clock time.
+    wall-clock time; ``callback_key`` and ``callback_endpoint`` travel with
+    each invocation, as the rest of the worker's backend.
     """
 
     def __init__(
         self,
         open_store: Callable[[], Store],
         clock_offset: Callable[[], datetime.timedelta | None],
+        callback_key: bytes | None = None,
+        callback_endpoint: str | None = None,
     ) -> None:
         self._open_store = pickle.dumps(open_store)
         self._clock_offset = clock_offset
+        self._callback_key = callback_key
+        self._callback_endpoint = callback_endpoint
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -174,6 +179,8 @@ class ProcessInvoker:
             "timeout_seconds": request.timeout_seconds,
             "open_store": self._open_store,
             "clock_offset": offset.total_seconds() if offset is not None else None,
+            "callback_key": self._callback_key,
+            "callback_endpoint": self._callback_endpoint,
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
         try:

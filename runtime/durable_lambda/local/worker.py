@@ -64,7 +64,9 @@ def serve(connection: Connection) -> None:
             aws_request_id=request["request_id"],
             function_name=request["function_name"],
             invoked_function_arn=request["function_arn"],
-            durable_backend=Backend(stores[opener], clock),
+            durable_backend=Backend(
+                stores[opener], clock, request["callback_key"], request["callback_endpoint"]
+            ),
             timeout_seconds=request["timeout_seconds"],
         )
         try:

@@ -7,6 +7,9 @@ on another store never imports sqlite3.
 from typing import TYPE_CHECKING, Any
 
 from durable_lambda.store.contract import (
+    CallbackChange,
+    CallbackClosedError,
+    CallbackNotFoundError,
     CheckpointBatch,
     DueTimer,
     ExecutionNotFoundError,
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
     from durable_lambda.store.sqlite import SqliteStore
 
 __all__ = [
+    "CallbackChange",
+    "CallbackClosedError",
+    "CallbackNotFoundError",
     "CheckpointBatch",
     "DueTimer",
     "ExecutionNotFoundError",

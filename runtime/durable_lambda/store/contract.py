@@ -20,6 +20,9 @@ Rules every implementation keeps:
   releases a suspended invocation's lease only while ``wake_seq`` is still
   what the invocation loaded; otherwise the invocation reloads and goes on,
   so no wake-up is lost.
+- Callback ids are never stored: a callback operation carries the SHA-256
+  of its id (``CallbackDetails.token_hash``), and the store keeps an index
+  from that hash to the execution and operation (``change_callback``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ class ExecutionStatus(StrEnum):
 
 class ExecutionNotFoundError(DurableExecutionsError):
     """No execution has the id asked for."""
+
+
+class CallbackNotFoundError(DurableExecutionsError):
+    """No callback has the id given."""
+
+
+class CallbackClosedError(DurableExecutionsError):
+    """The callback no longer waits: it completed, timed out, or its execution ended."""
+
+
+CallbackChange = Callable[[Operation, datetime.datetime], Transition]
+"""A pure change an external caller makes to a waiting callback operation."""
 
 
 class LeaseLostError(BaseException):
@@ -207,7 +222,12 @@ class Store(Protocol):
         ...
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
-        """Persist checkpoints atomically; LeaseLostError when fenced off."""
+        """Persist checkpoints atomically; LeaseLostError when fenced off.
+
+        A callback operation in the batch whose details carry a
+        ``token_hash`` is also indexed by that hash (for ``change_callback``),
+        in the same atomic write; indexing a hash again changes nothing.
+        """
         ...
 
     def finish_invocation(
@@ -236,6 +256,22 @@ class Store(Protocol):
 
     def schedule_reinvoke(self, execution_id: str, due: datetime.datetime) -> None:
         """Set the timer that invokes the execution again at ``due``."""
+        ...
+
+    def change_callback(
+        self, token_hash: str, change: CallbackChange, now: datetime.datetime
+    ) -> str:
+        """Apply an external caller's change to a waiting callback; returns its execution id.
+
+        Finds the callback by the hash of its id (CallbackNotFoundError when
+        none has it). Only a callback operation still STARTED, in a RUNNING
+        execution, changes: otherwise CallbackClosedError and nothing is
+        written (a condition on both, so a completion racing a timeout or
+        another completion loses cleanly). Persists ``change(operation, now)``
+        (operation, events, timers) atomically, and bumps ``wake_seq`` in the
+        same write when the operation's status changed, so a running
+        invocation reloads instead of suspending.
+        """
         ...
 
     def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:

@@ -16,7 +16,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import (
     ErrorObject,
     Operation,
+    OperationStatus,
     epoch_millis,
     from_epoch_millis,
     from_millis,
@@ -33,6 +34,9 @@ from durable_lambda.lambda_service import (
 from durable_lambda.store.contract import (
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
+    CallbackChange,
+    CallbackClosedError,
+    CallbackNotFoundError,
     CheckpointBatch,
     DueTimer,
     ExecutionNotFoundError,
@@ -47,7 +51,7 @@ from durable_lambda.store.contract import (
     Succeeded,
     Suspended,
 )
-from durable_lambda.transitions import on_timer, parse_operation_timer
+from durable_lambda.transitions import Transition, on_timer, parse_operation_timer
 
 MEMORY = ":memory:"
 
@@ -95,6 +99,11 @@ CREATE TABLE IF NOT EXISTS timers (
     PRIMARY KEY (execution_id, timer_key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due_ms);
+CREATE TABLE IF NOT EXISTS callbacks (
+    token_hash TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    operation_id TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 _EXECUTION_COLUMNS = (
@@ -287,11 +296,16 @@ class SqliteStore:
                     for op_id, op in batch.operations.items()
                 ],
             )
-            for key, due in batch.timers.items():
-                if due is None:
-                    self._clear_timer(db, execution_id, key)
-                else:
-                    self._set_timer(db, execution_id, key, due)
+            db.executemany(
+                "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
+                "VALUES (?, ?, ?)",
+                [
+                    (op.callback_details.token_hash, execution_id, op_id)
+                    for op_id, op in batch.operations.items()
+                    if op.callback_details is not None and op.callback_details.token_hash
+                ],
+            )
+            self._apply_timers(db, execution_id, batch.timers)
 
     def finish_invocation(
         self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
@@ -391,22 +405,7 @@ class SqliteStore:
             transition = on_timer(Operation.from_json_dict(json.loads(row[0])), kind, now)
             if transition is None:
                 return False
-            batch = CheckpointBatch()
-            batch.add(transition)
-            self._append_events(db, execution_id, batch.events)
-            db.execute(
-                "UPDATE operations SET body = ? WHERE execution_id = ? AND operation_id = ?",
-                (_dumps(transition.operation.to_json_dict()), execution_id, operation_id),
-            )
-            for timer_key, due in batch.timers.items():
-                if due is None:
-                    self._clear_timer(db, execution_id, timer_key)
-                else:
-                    self._set_timer(db, execution_id, timer_key, due)
-            db.execute(
-                "UPDATE executions SET wake_seq = wake_seq + 1 WHERE execution_id = ?",
-                (execution_id,),
-            )
+            self._apply_transition(db, execution_id, transition, wake=True)
         return True
 
     def _time_out(self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime) -> None:
@@ -447,6 +446,40 @@ class SqliteStore:
         with self._lock:
             (due,) = self._db.execute("SELECT MIN(due_ms) FROM timers").fetchone()
         return from_millis(due)
+
+    # endregion
+    # region callbacks
+
+    def change_callback(
+        self, token_hash: str, change: CallbackChange, now: datetime.datetime
+    ) -> str:
+        with self._transaction() as db:
+            found = db.execute(
+                "SELECT execution_id, operation_id FROM callbacks WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+            if found is None:
+                msg = "No callback has this id"
+                raise CallbackNotFoundError(msg)
+            execution_id, operation_id = found
+            (status,) = db.execute(
+                "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if status != ExecutionStatus.RUNNING.value:
+                msg = f"The execution of this callback has ended ({status})"
+                raise CallbackClosedError(msg)
+            (body,) = db.execute(
+                "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
+                (execution_id, operation_id),
+            ).fetchone()
+            operation = Operation.from_json_dict(json.loads(body))
+            if operation.status is not OperationStatus.STARTED:
+                msg = f"This callback no longer waits: it is {operation.status.value}"
+                raise CallbackClosedError(msg)
+            transition = change(operation, now)
+            woke = transition.operation.status is not operation.status
+            self._apply_transition(db, execution_id, transition, wake=woke)
+        return str(execution_id)
 
     # endregion
     # region reads
@@ -503,6 +536,35 @@ class SqliteStore:
             "INSERT INTO events (execution_id, event_id, body) VALUES (?, ?, ?)",
             [(execution_id, first + i, _dumps(e)) for i, e in enumerate(events)],
         )
+
+    def _apply_transition(
+        self, db: sqlite3.Connection, execution_id: str, transition: Transition, *, wake: bool
+    ) -> None:
+        """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
+        operation = transition.operation
+        self._append_events(db, execution_id, transition.events)
+        db.execute(
+            "UPDATE operations SET body = ? WHERE execution_id = ? AND operation_id = ?",
+            (_dumps(operation.to_json_dict()), execution_id, operation.operation_id),
+        )
+        self._apply_timers(db, execution_id, {t.key: t.due for t in transition.timers})
+        if wake:
+            db.execute(
+                "UPDATE executions SET wake_seq = wake_seq + 1 WHERE execution_id = ?",
+                (execution_id,),
+            )
+
+    def _apply_timers(
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        timers: Mapping[str, datetime.datetime | None],
+    ) -> None:
+        for key, due in timers.items():
+            if due is None:
+                self._clear_timer(db, execution_id, key)
+            else:
+                self._set_timer(db, execution_id, key, due)
 
     @staticmethod
     def _set_timer(

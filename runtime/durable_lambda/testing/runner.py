@@ -8,18 +8,47 @@ else to do while the test waits for a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec
 
 from durable_lambda.context import DurableContext
 from durable_lambda.execution import durable_execution
+from durable_lambda.history import Event
+from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.engine import InvocationIsolation, LocalEngine
-from durable_lambda.store.contract import Store
-from durable_lambda.testing.results import DurableFunctionTestResult
+from durable_lambda.store.contract import ExecutionStatus, Store
+from durable_lambda.testing.results import DurableFunctionsTestError, DurableFunctionTestResult
 
 P = ParamSpec("P")
 
 DEFAULT_FUNCTION_NAME = "test-function"
+
+
+_CALLBACK_ENDINGS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
+
+
+def waiting_callback_id(events: Sequence[Event], name: str | None = None) -> str | None:
+    """The id of the callback named ``name`` (else of the latest waiting one), once the
+    invocation that created it has completed; None while there is none.
+
+    Raises DurableFunctionsTestError when the named callback already ended.
+    """
+    ended = {e["Id"] for e in events if e["EventType"] in _CALLBACK_ENDINGS}
+    ready: list[str] = []
+    for index, event in enumerate(events):
+        if event["EventType"] != "CallbackStarted" or name not in (None, event.get("Name")):
+            continue
+        if name is not None and event["Id"] in ended:
+            msg = f"Callback {name} has already completed (succeeded/failed/timed out)"
+            raise DurableFunctionsTestError(msg)
+        settled = any(e["EventType"] == "InvocationCompleted" for e in events[index + 1 :])
+        callback_id: str = event["CallbackStartedDetails"]["CallbackId"]
+        if name is not None:
+            return callback_id if settled else None
+        if settled and event["Id"] not in ended:
+            ready.append(callback_id)
+    return ready[-1] if ready else None
 
 
 class DurableFunctionTestRunner:
@@ -52,6 +81,7 @@ class DurableFunctionTestRunner:
     ) -> None:
         self.poll_interval = poll_interval
         self._execution_timeout = execution_timeout
+        self.skip_time = skip_time
         self.engine = LocalEngine(
             store,
             skip_time=skip_time,
@@ -115,6 +145,57 @@ class DurableFunctionTestRunner:
         with self.engine.time_skipping():
             record = self.engine.wait_for_completion(execution_arn, timeout)
         return DurableFunctionTestResult.create(record, self.engine.get_operations(execution_arn))
+
+    def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None:
+        """Complete a callback with ``result``; the execution resumes.
+
+        Raises ValidationError (malformed id or result), PayloadTooLargeError,
+        CallbackNotFoundError (unknown id) or CallbackClosedError (already
+        completed or timed out, or its execution ended).
+        """
+        self.engine.send_callback_success(callback_id, result)
+
+    def send_callback_failure(
+        self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
+    ) -> None:
+        """Fail a callback with ``error`` (ErrorObject, or a dict with ErrorType,
+        ErrorMessage, ErrorData); raises as ``send_callback_success`` does."""
+        self.engine.send_callback_failure(callback_id, error)
+
+    def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Restart a callback's heartbeat timeout; raises as ``send_callback_success`` does."""
+        self.engine.send_callback_heartbeat(callback_id)
+
+    def wait_for_callback(
+        self, execution_arn: str, name: str | None = None, timeout: int = 60
+    ) -> str:
+        """The id of a waiting callback (the one named ``name``, else the latest one).
+
+        Returns once the invocation that created it has finished. With time
+        skipping, time skips only until then (timer by timer), so the test can
+        complete the callback before its timeout. Raises
+        DurableFunctionsTestError when the named callback already completed
+        or the execution ended first, TimeoutError after ``timeout`` real
+        seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                msg = f"Callback did not become available within {timeout}s"
+                raise TimeoutError(msg)
+            self.engine.wait_until_idle(remaining)
+            events = self.engine.get_history(execution_arn)
+            callback_id = waiting_callback_id(events, name)
+            if callback_id is not None:
+                return callback_id
+            record = self.engine.get_execution(execution_arn)
+            if record.status is not ExecutionStatus.RUNNING:
+                what = f"callback {name!r}" if name else "a callback"
+                msg = f"Execution ended ({record.status.value}) before {what} was waiting"
+                raise DurableFunctionsTestError(msg)
+            if not self.skip_time or not self.engine.skip_to_next_timer(remaining):
+                time.sleep(min(self.poll_interval, max(remaining, 0)))
 
     def get_execution_history(
         self,
