@@ -1,9 +1,11 @@
 """How checkpoints and timers change operations, and what history they write.
 
 Pure functions shared by every store: an ``OperationUpdate`` (from a running
-invocation) or a fired timer turns the current ``Operation`` into its next
-state, the history events that record the change, and the timers to set or
-clear. Stores persist a transition atomically; nothing here does I/O.
+invocation), a fired timer or an outcome decided outside the execution (a
+``Completion``, such as a finished child execution) turns the current
+``Operation`` into its next state, the history events that record the
+change, and the timers to set or clear. Stores persist a transition
+atomically; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from durable_lambda.exceptions import InvalidStateError
 from durable_lambda.history import Event, error_payload, operation_event, payload
 from durable_lambda.lambda_service import (
     ContextDetails,
+    ErrorObject,
     Operation,
     OperationAction,
     OperationStatus,
@@ -60,12 +63,13 @@ def parse_operation_timer(key: str) -> tuple[str, str] | None:
     return (kind, operation_id) if separator and operation_id else None
 
 
-def _new_operation(
+def new_operation(
     update: OperationUpdate,
     current: Operation | None,
     status: OperationStatus,
     now: datetime.datetime,
 ) -> Operation:
+    """The operation an update gives ``status``, keeping its first start time."""
     terminal = status not in (
         OperationStatus.STARTED,
         OperationStatus.PENDING,
@@ -88,7 +92,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     action = update.action
     if action is OperationAction.START:
         operation = replace(
-            _new_operation(update, current, OperationStatus.STARTED, now),
+            new_operation(update, current, OperationStatus.STARTED, now),
             step_details=replace(previous, result=None, error=None),
         )
         return Transition(operation, (operation_event("StepStarted", operation, now),))
@@ -99,7 +103,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else 0
         due = now + datetime.timedelta(seconds=delay)
         operation = replace(
-            _new_operation(update, current, OperationStatus.PENDING, now),
+            new_operation(update, current, OperationStatus.PENDING, now),
             step_details=StepDetails(attempt, due, update.payload, update.error),
         )
         retry_details["NextAttemptDelaySeconds"] = delay
@@ -124,7 +128,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
 
     if action is OperationAction.SUCCEED:
         operation = replace(
-            _new_operation(update, current, OperationStatus.SUCCEEDED, now),
+            new_operation(update, current, OperationStatus.SUCCEEDED, now),
             step_details=StepDetails(attempt, None, update.payload, None),
         )
         details = {"Result": payload(update.payload), "RetryDetails": retry_details}
@@ -132,12 +136,12 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
 
     if action is OperationAction.FAIL and update.error is not None:
         operation = replace(
-            _new_operation(update, current, OperationStatus.FAILED, now),
+            new_operation(update, current, OperationStatus.FAILED, now),
             step_details=StepDetails(attempt, None, None, update.error),
         )
         details = {"Error": error_payload(update.error), "RetryDetails": retry_details}
         return Transition(operation, (operation_event("StepFailed", operation, now, details),))
-    raise _invalid(update)
+    raise invalid_update(update)
 
 
 def _wait(update: OperationUpdate, current: Operation | None, now: datetime.datetime) -> Transition:
@@ -146,7 +150,7 @@ def _wait(update: OperationUpdate, current: Operation | None, now: datetime.date
         seconds = update.wait_options.wait_seconds
         due = now + datetime.timedelta(seconds=seconds)
         operation = replace(
-            _new_operation(update, current, OperationStatus.STARTED, now),
+            new_operation(update, current, OperationStatus.STARTED, now),
             wait_details=WaitDetails(due),
         )
         details: dict[str, Any] = {
@@ -160,7 +164,7 @@ def _wait(update: OperationUpdate, current: Operation | None, now: datetime.date
         details = {"Error": error_payload(update.error)} if update.error else {}
         event = operation_event("WaitCancelled", operation, now, details)
         return Transition(operation, (event,), (TimerChange(key, None),))
-    raise _invalid(update)
+    raise invalid_update(update)
 
 
 def _context(
@@ -168,14 +172,14 @@ def _context(
 ) -> Transition:
     match update.action:
         case OperationAction.START:
-            operation = _new_operation(update, current, OperationStatus.STARTED, now)
+            operation = new_operation(update, current, OperationStatus.STARTED, now)
             event = operation_event("ContextStarted", operation, now)
         case OperationAction.SUCCEED:
             replay_children = bool(
                 update.context_options and update.context_options.replay_children
             )
             operation = replace(
-                _new_operation(update, current, OperationStatus.SUCCEEDED, now),
+                new_operation(update, current, OperationStatus.SUCCEEDED, now),
                 context_details=ContextDetails(replay_children, update.payload, None),
             )
             event = operation_event(
@@ -183,18 +187,19 @@ def _context(
             )
         case OperationAction.FAIL if update.error is not None:
             operation = replace(
-                _new_operation(update, current, OperationStatus.FAILED, now),
+                new_operation(update, current, OperationStatus.FAILED, now),
                 context_details=ContextDetails(False, None, update.error),
             )
             event = operation_event(
                 "ContextFailed", operation, now, {"Error": error_payload(update.error)}
             )
         case _:
-            raise _invalid(update)
+            raise invalid_update(update)
     return Transition(operation, (event,))
 
 
-def _invalid(update: OperationUpdate) -> InvalidStateError:
+def invalid_update(update: OperationUpdate) -> InvalidStateError:
+    """The error refusing an update its operation cannot take."""
     return InvalidStateError(
         f"{update.action.value} is not a valid checkpoint for the "
         f"{update.operation_type.value} operation {update.operation_id}"
@@ -225,7 +230,7 @@ def apply_update(
     """The transition a checkpoint causes."""
     handler = _UPDATE_HANDLERS.get(update.operation_type)
     if handler is None:
-        raise _invalid(update)
+        raise invalid_update(update)
     return handler(update, current, now)
 
 
@@ -270,3 +275,36 @@ def on_timer(operation: Operation, kind: str, now: datetime.datetime) -> Transit
     """The transition when an operation's timer fires; None if it no longer waits."""
     handler = _TIMER_HANDLERS.get(operation.operation_type)
     return handler(operation, kind, now) if handler else None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An outcome decided outside the execution for one of its operations."""
+
+    status: OperationStatus
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+CompletionHandler = Callable[[Operation, Completion, datetime.datetime], Transition | None]
+
+_COMPLETION_HANDLERS: dict[OperationType, CompletionHandler] = {}
+
+
+def register_completion_handler(operation_type: OperationType, handler: CompletionHandler) -> None:
+    """Add how an operation type defined in its own module takes an outside outcome."""
+    _COMPLETION_HANDLERS[operation_type] = handler
+
+
+def on_completion(
+    operation: Operation, completion: Completion, now: datetime.datetime
+) -> Transition | None:
+    """The transition an outside outcome causes; None if the operation no longer waits."""
+    handler = _COMPLETION_HANDLERS.get(operation.operation_type)
+    if handler is None:
+        msg = (
+            f"A {operation.operation_type.value} operation cannot be completed from outside "
+            f"its execution (operation {operation.operation_id})"
+        )
+        raise InvalidStateError(msg)
+    return handler(operation, completion, now)
