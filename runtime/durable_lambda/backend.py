@@ -1,9 +1,10 @@
-"""Where an invocation finds its store and clock."""
+"""Where an invocation finds its store, its clock and the targets it invokes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from durable_lambda.chained import ChainedInvoker
 from durable_lambda.clock import Clock
 from durable_lambda.exceptions import DurableExecutionsError
 from durable_lambda.store.contract import Store
@@ -15,6 +16,8 @@ class Backend:
 
     store: Store
     clock: Clock
+    invoker: ChainedInvoker | None = None
+    """Starts the targets of ``context.invoke``; None where nothing can be invoked."""
 
 
 def backend_for(lambda_context: object) -> Backend:

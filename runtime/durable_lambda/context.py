@@ -12,6 +12,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from durable_lambda.config import (
     ChildConfig,
     Duration,
+    InvokeConfig,
     ParallelBranch,
     StepConfig,
 )
@@ -20,6 +21,7 @@ from durable_lambda.identifier import OperationIdentifier, operation_id_for
 from durable_lambda.lambda_service import OperationSubType, OperationType
 from durable_lambda.logger import Logger
 from durable_lambda.operation.child import run_child
+from durable_lambda.operation.invoke import invoke as run_invoke
 from durable_lambda.operation.step import StepOperation
 from durable_lambda.operation.wait import wait as run_wait
 from durable_lambda.state import ExecutionState
@@ -28,6 +30,8 @@ from durable_lambda.types import LambdaContext, LoggerInterface, StepContext
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = TypeVar("P")
+R = TypeVar("R")
 Params = ParamSpec("Params")
 
 
@@ -279,5 +283,39 @@ class DurableContext:
         with self._operation(sub_type, name, OperationType.CONTEXT) as identifier:
             child = self.create_child_context(identifier.operation_id, is_virtual=config.is_virtual)
             return run_child(lambda: func(child), self.state, identifier, config)
+
+    # endregion
+    # region chained invoke
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: P,
+        name: str | None = None,
+        config: InvokeConfig[P, R] | None = None,
+    ) -> R:
+        """Invoke another function and return its result.
+
+        ``function_name`` is a function name, ``name:qualifier`` or a Lambda
+        function ARN. A durable target runs as a child execution (named after
+        this execution and operation, so replays never start a second one);
+        any other function is invoked once. The execution suspends until the
+        target ends; a failed, timed-out or stopped target raises InvokeError
+        carrying its ErrorType and ErrorMessage.
+        """
+        if not isinstance(function_name, str) or not function_name:
+            msg = f"function_name must be a non-empty string, got: {function_name!r}"
+            raise ValidationError(msg)
+        with self._operation(
+            OperationSubType.CHAINED_INVOKE.value, name, OperationType.CHAINED_INVOKE
+        ) as identifier:
+            return run_invoke(
+                function_name,
+                payload,
+                self.state,
+                identifier,
+                config or InvokeConfig(),
+                lambda_context=self.lambda_context,
+            )
 
     # endregion
