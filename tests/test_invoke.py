@@ -573,6 +573,35 @@ def test_parent_that_times_out_stops_its_running_children(
     assert "ended (TIMED_OUT)" in (child.error.message or "")
 
 
+@pytest.mark.parametrize("durable", [True, False])
+def test_no_target_is_started_for_a_parent_that_ended_before_the_start(durable: bool) -> None:
+    engines: list[Any] = []
+
+    @durable_execution
+    def parent(event: Any, context: DurableContext) -> None:
+        try:
+            context.invoke("target", {"order": "o-9"})
+        finally:
+            # Ends the parent after START, before the engine starts the target.
+            engines[0].stop_execution(context.execution_context.durable_execution_arn)
+
+    with DurableFunctionTestRunner(parent) as runner:
+        engines.append(runner.engine)
+        if durable:
+            runner.register_durable_function("target", waiting_child)
+        else:
+            runner.register_function("target", plain_function)
+        parent_id, result = run(runner, {})
+        # The stop ends the execution while its invocation winds down; wait for
+        # the engine to finish with it (and with any start it would make).
+        wait_for(lambda: not runner.engine._running, "the engine to settle")
+
+        assert result.execution_status is ExecutionStatus.STOPPED
+        assert "ChainedInvokeStarted" in event_types(runner, parent_id)
+        assert _executions(runner, "parent_execution_id IS NOT NULL") == []
+    assert not _journal("plain").exists()
+
+
 # endregion
 # region process isolation and crashes
 

@@ -325,8 +325,10 @@ class LocalEngine:
     def _invoke_until_settled(self, execution_id: str) -> None:
         try:
             while True:
-                self._invoke_once(execution_id)
-                self._start_deferred_targets(execution_id)
+                try:
+                    self._invoke_once(execution_id)
+                finally:
+                    self._start_deferred_targets(execution_id)
                 with self._cond:
                     if execution_id in self._again and not self._closed:
                         self._again.discard(execution_id)
@@ -418,6 +420,10 @@ class LocalEngine:
                 return
         if request.durable_execution_arn is not None:
             self._start_child_execution(request, function)
+            return
+        parent = self.store.get_execution(request.parent_execution_id)
+        if parent.status is not ExecutionStatus.RUNNING:
+            logger.info("Not invoking %s: its caller has ended", function.name)
             return
         with self._cond:
             called = self._called_functions.setdefault(request.parent_execution_id, set())
