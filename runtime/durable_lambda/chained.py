@@ -2,11 +2,11 @@
 
 The runtime records a chained invoke's START, then asks the platform's
 ``ChainedInvoker`` (found on the invocation's ``Backend``) to start the
-target: the local engine starts it itself; on AWS it is an asynchronous
-Lambda Invoke of the target. A durable target runs as a child execution
-whose name is derived from the parent execution and the operation
-(``chained_execution_name``), so asking again, as a replay after a crash
-does, never starts a second child.
+target: the local engine starts it itself; a backend on AWS would invoke
+the target asynchronously through Lambda's Invoke API. A durable target
+runs as a child execution whose name is derived from the parent execution
+and the operation (``chained_execution_name``), so asking again, as a
+replay after a crash does, never starts a second child.
 """
 
 from __future__ import annotations
