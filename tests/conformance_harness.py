@@ -4,6 +4,8 @@ Each YAML names a handler in words, its input, the expected result and the
 expected history. A suite module registers one handler per requirement with
 ``@suite.requirement("1-1")``; ``suite.check(requirement_id, caplog)`` runs it
 and matches result, history and logs by the rules of tests/conformance/README.md.
+A requirement's ``setup`` prepares the runner first (e.g. registers the
+functions a handler invokes).
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def describe(events: list[dict[str, Any]]) -> str:
 class Registration:
     handler: Callable[..., Any]
     isolation: InvocationIsolation = "thread"
+    setup: Callable[[DurableFunctionTestRunner], object] | None = None
 
 
 @dataclass
@@ -139,10 +142,14 @@ class Suite:
     registrations: dict[str, Registration] = field(default_factory=dict)
 
     def requirement(
-        self, requirement_id: str, *, isolation: InvocationIsolation = "thread"
+        self,
+        requirement_id: str,
+        *,
+        isolation: InvocationIsolation = "thread",
+        setup: Callable[[DurableFunctionTestRunner], object] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self.registrations[requirement_id] = Registration(handler, isolation)
+            self.registrations[requirement_id] = Registration(handler, isolation, setup)
             return handler
 
         return register
@@ -162,10 +169,16 @@ class Suite:
         with DurableFunctionTestRunner(
             registration.handler, invocation_isolation=registration.isolation
         ) as runner:
+            if registration.setup is not None:
+                registration.setup(runner)
             expected_history = spec.get("ExpectedExecutionHistory") or []
             execution_id = runner.run_async(payload)
             if spec.get("AsyncInvoke") and "ExpectedResult" not in spec:
                 events = _wait_for_events(runner, execution_id, len(expected_history) + 1)
+                if spec.get("ExpectedResult"):
+                    result = runner.wait_for_result(execution_id)
+                    events = runner.get_execution_history(execution_id)["Events"]
+                    _check_result(spec["ExpectedResult"], result, bindings, events)
             else:
                 actions = bindings.substitute(spec.get("CallbackActions") or [])
                 perform_callback_actions(runner, execution_id, actions)

@@ -1,9 +1,10 @@
-"""Where an invocation finds its store and clock."""
+"""Where an invocation finds its store, its clock and the targets it invokes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from durable_lambda.chained import ChainedInvoker
 from durable_lambda.clock import Clock
 from durable_lambda.exceptions import DurableExecutionsError
 from durable_lambda.store.contract import Store
@@ -11,14 +12,16 @@ from durable_lambda.store.contract import Store
 
 @dataclass(frozen=True)
 class Backend:
-    """The store an execution lives in, the clock its timestamps read, and
-    what callbacks need: the secret key their ids derive from (never stored)
-    and the endpoint their URLs are under."""
+    """The store an execution lives in, the clock its timestamps read, what
+    callbacks need (the secret key their ids derive from, never stored, and
+    the endpoint their URLs are under) and what starts invoked functions."""
 
     store: Store
     clock: Clock
     callback_key: bytes | None = field(default=None, repr=False)
     callback_endpoint: str | None = None
+    invoker: ChainedInvoker | None = None
+    """Starts the targets of ``context.invoke``; None where nothing can be invoked."""
 
     def require_callback_key(self) -> bytes:
         """The callback key, or a clear error when the engine configured none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ def _validate_max_concurrency(max_concurrency: int | None) -> None:
         raise ValidationError(msg)
 
 
+_TENANT_ID = re.compile(r"[a-zA-Z0-9._:/=+\-@ ]{1,256}")
+
 _SUB_TYPE_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_")
 _SUB_TYPE_MAX_LENGTH = 32
 
@@ -332,7 +335,18 @@ class InvokeConfig(Generic[P, R]):
     serdes_result: SerDes[R] | None = None
     """Serdes of the result received; None: plain JSON."""
     tenant_id: str | None = None
-    """Tenant the target function runs for."""
+    """Tenant the target function runs for: 1 to 256 characters from
+    A-Z, a-z, 0-9, space and ._:/=+-@"""
+
+    def __post_init__(self) -> None:
+        if self.tenant_id is not None and (
+            not isinstance(self.tenant_id, str) or _TENANT_ID.fullmatch(self.tenant_id) is None
+        ):
+            msg = (
+                "tenant_id must be 1 to 256 characters from A-Z, a-z, 0-9, space "
+                f"and ._:/=+-@, got: {self.tenant_id!r}"
+            )
+            raise ValidationError(msg)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from durable_lambda.config import (
     CallbackConfig,
     ChildConfig,
     Duration,
+    InvokeConfig,
     ParallelBranch,
     StepConfig,
     WaitForCallbackConfig,
@@ -36,6 +37,7 @@ from durable_lambda.operation.callback import (
     wait_for_callback_handler,
 )
 from durable_lambda.operation.child import run_child
+from durable_lambda.operation.invoke import invoke as run_invoke
 from durable_lambda.operation.step import StepOperation
 from durable_lambda.operation.wait import wait as run_wait
 from durable_lambda.operation.wait_for_condition import WaitForConditionOperation
@@ -65,6 +67,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = TypeVar("P")
+R = TypeVar("R")
 Params = ParamSpec("Params")
 
 
@@ -418,5 +422,39 @@ class DurableContext:
             return WaitForConditionOperation(
                 check, config, self.state, identifier, self.logger
             ).process()
+
+    # endregion
+    # region chained invoke
+
+    def invoke(
+        self,
+        function_name: str,
+        payload: P,
+        name: str | None = None,
+        config: InvokeConfig[P, R] | None = None,
+    ) -> R:
+        """Invoke another function and return its result.
+
+        ``function_name`` is a function name, ``name:qualifier`` or a Lambda
+        function ARN. A durable target runs as a child execution (named after
+        this execution and operation, so replays never start a second one);
+        any other function is invoked once. The execution suspends until the
+        target ends; a failed, timed-out or stopped target raises InvokeError
+        carrying its ErrorType and ErrorMessage.
+        """
+        if not isinstance(function_name, str) or not function_name:
+            msg = f"function_name must be a non-empty string, got: {function_name!r}"
+            raise ValidationError(msg)
+        with self._operation(
+            OperationSubType.CHAINED_INVOKE.value, name, OperationType.CHAINED_INVOKE
+        ) as identifier:
+            return run_invoke(
+                function_name,
+                payload,
+                self.state,
+                identifier,
+                config or InvokeConfig(),
+                lambda_context=self.lambda_context,
+            )
 
     # endregion

@@ -266,6 +266,10 @@ class CallbackOptions:
 class ChainedInvokeOptions:
     function_name: str
     tenant_id: str | None = None
+    durable_execution_arn: str | None = None
+    """The child execution the invoke starts (None for a function that is not
+    durable). The managed service assigns it itself; here the runtime resolves
+    it before the START checkpoint, so ChainedInvokeStarted can record it."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """How checkpoints and timers change operations, and what history they write.
 
 Pure functions shared by every store: an ``OperationUpdate`` (from a running
-invocation) or a fired timer turns the current ``Operation`` into its next
-state, the history events that record the change, and the timers to set or
-clear. Stores persist a transition atomically; nothing here does I/O.
+invocation), a fired timer or an outcome decided outside the execution (a
+``Completion``, such as a finished child execution) turns the current
+``Operation`` into its next state, the history events that record the
+change, and the timers to set or clear. Stores persist a transition
+atomically; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from durable_lambda.history import Event, error_payload, operation_event, payloa
 from durable_lambda.lambda_service import (
     TERMINAL_STATUSES,
     ContextDetails,
+    ErrorObject,
     Operation,
     OperationAction,
     OperationStatus,
@@ -61,7 +64,7 @@ def parse_operation_timer(key: str) -> tuple[str, str] | None:
     return (kind, operation_id) if separator and operation_id else None
 
 
-def _new_operation(
+def new_operation(
     update: OperationUpdate,
     current: Operation | None,
     status: OperationStatus,
@@ -88,7 +91,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     if action is OperationAction.START:
         # The result stays: a wait_for_condition keeps its last polled state
         # there while it checks again (a step has none before it succeeds).
-        operation = _new_operation(
+        operation = new_operation(
             update,
             current,
             OperationStatus.STARTED,
@@ -104,7 +107,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
     if action is OperationAction.RETRY:
         delay = update.step_options.next_attempt_delay_seconds if update.step_options else 0
         due = now + datetime.timedelta(seconds=delay)
-        operation = _new_operation(
+        operation = new_operation(
             update,
             current,
             OperationStatus.PENDING,
@@ -132,7 +135,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
         return Transition(operation, (event,), (timer,))
 
     if action is OperationAction.SUCCEED:
-        operation = _new_operation(
+        operation = new_operation(
             update,
             current,
             OperationStatus.SUCCEEDED,
@@ -143,7 +146,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
         return Transition(operation, (operation_event("StepSucceeded", operation, now, details),))
 
     if action is OperationAction.FAIL and update.error is not None:
-        operation = _new_operation(
+        operation = new_operation(
             update,
             current,
             OperationStatus.FAILED,
@@ -152,7 +155,7 @@ def _step(update: OperationUpdate, current: Operation | None, now: datetime.date
         )
         details = {"Error": error_payload(update.error), "RetryDetails": retry_details}
         return Transition(operation, (operation_event("StepFailed", operation, now, details),))
-    raise _invalid(update)
+    raise invalid_update(update)
 
 
 def _wait(update: OperationUpdate, current: Operation | None, now: datetime.datetime) -> Transition:
@@ -160,7 +163,7 @@ def _wait(update: OperationUpdate, current: Operation | None, now: datetime.date
     if update.action is OperationAction.START and update.wait_options is not None:
         seconds = update.wait_options.wait_seconds
         due = now + datetime.timedelta(seconds=seconds)
-        operation = _new_operation(
+        operation = new_operation(
             update, current, OperationStatus.STARTED, now, wait_details=WaitDetails(due)
         )
         details: dict[str, Any] = {
@@ -174,7 +177,7 @@ def _wait(update: OperationUpdate, current: Operation | None, now: datetime.date
         details = {"Error": error_payload(update.error)} if update.error else {}
         event = operation_event("WaitCancelled", operation, now, details)
         return Transition(operation, (event,), (TimerChange(key, None),))
-    raise _invalid(update)
+    raise invalid_update(update)
 
 
 def _context(
@@ -182,13 +185,13 @@ def _context(
 ) -> Transition:
     match update.action:
         case OperationAction.START:
-            operation = _new_operation(update, current, OperationStatus.STARTED, now)
+            operation = new_operation(update, current, OperationStatus.STARTED, now)
             event = operation_event("ContextStarted", operation, now)
         case OperationAction.SUCCEED:
             replay_children = bool(
                 update.context_options and update.context_options.replay_children
             )
-            operation = _new_operation(
+            operation = new_operation(
                 update,
                 current,
                 OperationStatus.SUCCEEDED,
@@ -199,7 +202,7 @@ def _context(
                 "ContextSucceeded", operation, now, {"Result": payload(update.payload)}
             )
         case OperationAction.FAIL if update.error is not None:
-            operation = _new_operation(
+            operation = new_operation(
                 update,
                 current,
                 OperationStatus.FAILED,
@@ -210,11 +213,12 @@ def _context(
                 "ContextFailed", operation, now, {"Error": error_payload(update.error)}
             )
         case _:
-            raise _invalid(update)
+            raise invalid_update(update)
     return Transition(operation, (event,))
 
 
-def _invalid(update: OperationUpdate) -> InvalidStateError:
+def invalid_update(update: OperationUpdate) -> InvalidStateError:
+    """The error refusing an update its operation cannot take."""
     return InvalidStateError(
         f"{update.action.value} is not a valid checkpoint for the "
         f"{update.operation_type.value} operation {update.operation_id}"
@@ -245,7 +249,7 @@ def apply_update(
     """The transition a checkpoint causes."""
     handler = _UPDATE_HANDLERS.get(update.operation_type)
     if handler is None:
-        raise _invalid(update)
+        raise invalid_update(update)
     return handler(update, current, now)
 
 
@@ -290,3 +294,36 @@ def on_timer(operation: Operation, kind: str, now: datetime.datetime) -> Transit
     """The transition when an operation's timer fires; None if it no longer waits."""
     handler = _TIMER_HANDLERS.get(operation.operation_type)
     return handler(operation, kind, now) if handler else None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An outcome decided outside the execution for one of its operations."""
+
+    status: OperationStatus
+    result: str | None = None
+    error: ErrorObject | None = None
+
+
+CompletionHandler = Callable[[Operation, Completion, datetime.datetime], Transition | None]
+
+_COMPLETION_HANDLERS: dict[OperationType, CompletionHandler] = {}
+
+
+def register_completion_handler(operation_type: OperationType, handler: CompletionHandler) -> None:
+    """Add how an operation type defined in its own module takes an outside outcome."""
+    _COMPLETION_HANDLERS[operation_type] = handler
+
+
+def on_completion(
+    operation: Operation, completion: Completion, now: datetime.datetime
+) -> Transition | None:
+    """The transition an outside outcome causes; None if the operation no longer waits."""
+    handler = _COMPLETION_HANDLERS.get(operation.operation_type)
+    if handler is None:
+        msg = (
+            f"A {operation.operation_type.value} operation cannot be completed from outside "
+            f"its execution (operation {operation.operation_id})"
+        )
+        raise InvalidStateError(msg)
+    return handler(operation, completion, now)

@@ -2,9 +2,10 @@
 
 ``LocalEngine`` plays the part of Lambda and of the AWS parts around it:
 it invokes registered handlers with a resume event, invokes again what a
-fired timer or a crash left to do, and times executions out. Timers run on
-the wall clock, or on a skipping clock that jumps to the next timer whenever
-nothing else can happen (tests: no waiting for waits, retries or timeouts).
+fired timer or a crash left to do, times executions out, stops them, and
+starts the targets of chained invokes. Timers run on the wall clock, or on a
+skipping clock that jumps to the next timer whenever nothing else can happen
+(tests: no waiting for waits, retries or timeouts).
 """
 
 from __future__ import annotations
@@ -25,21 +26,30 @@ from typing import Any, Literal
 
 from durable_lambda.backend import Backend
 from durable_lambda.callback_ids import check_payload_size, parse_callback_id, token_hash
+from durable_lambda.chained import ChainedInvokeRequest
 from durable_lambda.clock import Clock, SystemClock
-from durable_lambda.exceptions import ValidationError
+from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.execution import RESUME_KEY
 from durable_lambda.history import Event, present
-from durable_lambda.lambda_service import ErrorObject, Operation
+from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
 from durable_lambda.local.callback_key import callback_key_for
 from durable_lambda.local.callback_server import CallbackServer
 from durable_lambda.local.clock import SkippingClock
 from durable_lambda.local.invoker import (
     Crashed,
     InvocationRequest,
+    InvocationResult,
     Invoker,
     ProcessInvoker,
     Raised,
+    Returned,
     ThreadInvoker,
+)
+from durable_lambda.local.targets import (
+    LocalTargets,
+    TargetDirectory,
+    TargetInfo,
+    durable_execution_arn,
 )
 from durable_lambda.operation.callback import (
     callback_error,
@@ -57,6 +67,7 @@ from durable_lambda.store.contract import (
     Store,
 )
 from durable_lambda.store.sqlite import SqliteStore
+from durable_lambda.transitions import Completion
 
 logger = logging.getLogger(__name__)
 
@@ -124,20 +135,31 @@ class LocalEngine:
         self.store: Store = store
         self.clock: Clock = SkippingClock() if skip_time else SystemClock()
         key = callback_key or callback_key_for(store)
-        self._invocation_timeout = invocation_timeout
         self._region = region
         self._account_id = account_id
         self._functions: dict[str, RegisteredFunction] = {}
+        self._target_functions: dict[str, TargetInfo] = {}
+        self._targets = TargetDirectory(self._target_functions, region, account_id)
+        self._invocation_timeout = invocation_timeout
         self._cond = threading.Condition()
         self._running: set[str] = set()
         self._again: set[str] = set()
         self._failures: dict[str, int] = {}
+        self._deferred_targets: dict[str, list[ChainedInvokeRequest]] = {}
+        self._called_functions: dict[str, set[str]] = {}
+        self._functions_running = 0
         self._skip_holds = 0
         self._firing = False
         self._closed = False
         self._callback_server = CallbackServer(self, callback_port)
         try:
-            self.backend = Backend(store, self.clock, key, self._callback_server.endpoint)
+            self.backend = Backend(
+                store,
+                self.clock,
+                key,
+                self._callback_server.endpoint,
+                LocalTargets(self._targets, self._start_target_later),
+            )
             self._invoker = self._create_invoker(invocation_isolation)
         except BaseException:
             self._callback_server.close()
@@ -158,11 +180,14 @@ class LocalEngine:
         if isolation == "thread":
             return ThreadInvoker(self.backend)
         clock = self.clock
+        functions, region, account_id = self._target_functions, self._region, self._account_id
         return ProcessInvoker(
             self.store.opener(),
             lambda: clock.offset if isinstance(clock, SkippingClock) else None,
-            self.backend.callback_key,
-            self.backend.callback_endpoint,
+            targets=lambda: TargetDirectory(dict(functions), region, account_id),
+            start_target=self._start_target_later,
+            callback_key=self.backend.callback_key,
+            callback_endpoint=self.backend.callback_endpoint,
         )
 
     # region functions and executions
@@ -170,14 +195,26 @@ class LocalEngine:
     def register_durable_function(
         self, name: str, handler: Handler, execution_timeout: int | None = None
     ) -> None:
-        """Make ``handler`` (decorated with ``@durable_execution``) invokable as ``name``."""
-        self._invoker.check_handler(handler)
-        self._functions[name] = RegisteredFunction(name, handler, True, execution_timeout)
+        """Make ``handler`` (decorated with ``@durable_execution``) invokable as ``name``.
+
+        ``execution_timeout`` (seconds, None: none) bounds the executions it
+        runs, those started by chained invokes included.
+        """
+        self._register(RegisteredFunction(name, handler, True, execution_timeout))
 
     def register_function(self, name: str, handler: Handler) -> None:
         """Make a plain (not durable) Lambda handler invokable as ``name``."""
-        self._invoker.check_handler(handler)
-        self._functions[name] = RegisteredFunction(name, handler, False)
+        self._register(RegisteredFunction(name, handler, False))
+
+    def _register(self, function: RegisteredFunction) -> None:
+        if not isinstance(function.name, str) or not function.name:
+            msg = f"A function name must be a non-empty string, got: {function.name!r}"
+            raise ValidationError(msg)
+        self._invoker.check_handler(function.handler)
+        self._functions[function.name] = function
+        self._target_functions[function.name] = TargetInfo(
+            function.name, function.durable, self.function_arn(function.name)
+        )
 
     def function(self, name: str) -> RegisteredFunction:
         """A registered function, or a ValidationError naming those that exist."""
@@ -219,8 +256,8 @@ class LocalEngine:
             msg = f"execution_timeout must be at least 1 second, got: {timeout}"
             raise ValidationError(msg)
         name = execution_name or str(uuid.uuid4())
-        execution_id = (
-            f"{self.function_arn(function_name)}:$LATEST/durable-execution/{name}/{uuid.uuid4()}"
+        execution_id = durable_execution_arn(
+            self.function_arn(function_name), name, str(uuid.uuid4())
         )
         record, created = self.store.create_execution(
             NewExecution(execution_id, function_name, name, input, timeout),
@@ -243,6 +280,19 @@ class LocalEngine:
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         return self.store.get_execution(execution_id)
+
+    def stop_execution(self, execution_id: str, error: ErrorObject | None = None) -> bool:
+        """Stop a running execution, and the chained invoke children it has running.
+
+        False when it had already ended.
+        """
+        stopped = self.store.stop_execution(
+            execution_id,
+            self.clock.now(),
+            error or ErrorObject.from_message("Execution stopped by user request"),
+        )
+        self._notify()
+        return stopped
 
     def get_operations(self, execution_id: str) -> list[Operation]:
         """The execution's operations; callbacks show their ids."""
@@ -436,7 +486,10 @@ class LocalEngine:
     def _invoke_until_settled(self, execution_id: str) -> None:
         try:
             while True:
-                self._invoke_once(execution_id)
+                try:
+                    self._invoke_once(execution_id)
+                finally:
+                    self._start_deferred_targets(execution_id)
                 with self._cond:
                     if execution_id in self._again and not self._closed:
                         self._again.discard(execution_id)
@@ -471,6 +524,8 @@ class LocalEngine:
             self._retry_later(execution_id, request_id, result.error)
         else:
             self._failures.pop(execution_id, None)
+        if execution_id in self._called_functions:
+            self._forget_called_functions_once_ended(execution_id)
 
     def _retry_later(self, execution_id: str, request_id: str, error: ErrorObject) -> None:
         now = self.clock.now()
@@ -487,6 +542,117 @@ class LocalEngine:
             delay,
         )
         self.store.schedule_reinvoke(execution_id, now + datetime.timedelta(seconds=delay))
+
+    # endregion
+    # region chained invokes
+
+    def _start_target_later(self, request: ChainedInvokeRequest) -> None:
+        """Start a target once the invocation that recorded its START has ended.
+
+        The service starts a target after the START checkpoint, while the
+        parent winds down to suspend; waiting for the invocation to end
+        keeps the parent's history in that order every time.
+        """
+        with self._cond:
+            self._deferred_targets.setdefault(request.parent_execution_id, []).append(request)
+
+    def _start_deferred_targets(self, execution_id: str) -> None:
+        with self._cond:
+            requests = self._deferred_targets.pop(execution_id, [])
+        for request in requests:
+            try:
+                self._start_target(request)
+            except Exception:
+                logger.exception("Could not start the target of %s", request)
+
+    def _start_target(self, request: ChainedInvokeRequest) -> None:
+        function = self.function(request.function_name)
+        if request.payload is not None:
+            try:
+                json.loads(request.payload)
+            except json.JSONDecodeError as e:
+                error = ErrorObject(
+                    message=f"Could not parse request body into json: {e}",
+                    type="InvalidRequestContentException",
+                    data=None,
+                    stack_trace=None,
+                )
+                self._complete_target(request, Completion(OperationStatus.FAILED, error=error))
+                return
+        if request.durable_execution_arn is not None:
+            self._start_child_execution(request, function)
+            return
+        parent = self.store.get_execution(request.parent_execution_id)
+        if parent.status is not ExecutionStatus.RUNNING:
+            logger.info("Not invoking %s: its caller has ended", function.name)
+            return
+        with self._cond:
+            called = self._called_functions.setdefault(request.parent_execution_id, set())
+            if self._closed or request.operation_id in called:
+                return
+            called.add(request.operation_id)
+            self._functions_running += 1
+        self._pool.submit(self._call_function, request, function)
+
+    def _start_child_execution(
+        self, request: ChainedInvokeRequest, function: RegisteredFunction
+    ) -> None:
+        assert request.durable_execution_arn is not None
+        try:
+            record, created = self.store.create_execution(
+                NewExecution(
+                    execution_id=request.durable_execution_arn,
+                    function_name=function.name,
+                    execution_name=request.execution_name,
+                    input_payload=request.payload,
+                    timeout_seconds=function.execution_timeout,
+                    parent_execution_id=request.parent_execution_id,
+                    parent_operation_id=request.operation_id,
+                ),
+                self.clock.now(),
+            )
+        except InvalidStateError:
+            logger.info("Not starting %s: its parent has ended", request.durable_execution_arn)
+            return
+        if created:
+            self.invoke(record.execution_id)
+
+    def _call_function(self, request: ChainedInvokeRequest, function: RegisteredFunction) -> None:
+        """Invoke a function that is not durable once and record its response."""
+        try:
+            result = self._invoker.invoke(
+                InvocationRequest(
+                    handler=function.handler,
+                    event=json.loads(request.payload) if request.payload is not None else {},
+                    request_id=str(uuid.uuid4()),
+                    function_name=function.name,
+                    function_arn=self.function_arn(function.name),
+                    timeout_seconds=self._invocation_timeout,
+                )
+            )
+            self._complete_target(request, _function_outcome(result))
+        except Exception:
+            logger.exception("The engine failed to invoke %s", function.name)
+        finally:
+            with self._cond:
+                self._functions_running -= 1
+                self._cond.notify_all()
+
+    def _complete_target(self, request: ChainedInvokeRequest, completion: Completion) -> None:
+        if not self.store.complete_operation(
+            request.parent_execution_id, request.operation_id, completion, self.clock.now()
+        ):
+            logger.info(
+                "Outcome of invoke %s of %s dropped: the operation no longer waits",
+                request.operation_id,
+                request.parent_execution_id,
+            )
+        self._notify()
+
+    def _forget_called_functions_once_ended(self, execution_id: str) -> None:
+        if self.store.get_execution(execution_id).status is not ExecutionStatus.RUNNING:
+            with self._cond:
+                self._called_functions.pop(execution_id, None)
 
     # endregion
     # region timers
@@ -514,8 +680,10 @@ class LocalEngine:
                     self._cond.notify_all()
             if due:
                 continue
-            next_due = self.store.next_timer_due()
             with self._cond:
+                # Read under the lock: an invocation settles (under the lock)
+                # only after its timers are written, so none is missed here.
+                next_due = self.store.next_timer_due()
                 if self._closed:
                     return
                 if next_due is not None and self._can_skip():
@@ -527,6 +695,27 @@ class LocalEngine:
                 self._cond.wait(timeout=min(max(wait, 0.0), 0.5))
 
     def _can_skip(self) -> bool:
-        return isinstance(self.clock, SkippingClock) and self._skip_holds > 0 and not self._running
+        return (
+            isinstance(self.clock, SkippingClock)
+            and self._skip_holds > 0
+            and not self._running
+            and self._functions_running == 0
+        )
 
     # endregion
+
+
+def _function_outcome(result: InvocationResult) -> Completion:
+    """The outcome of one invocation of a function that is not durable."""
+    if not isinstance(result, Returned):
+        return Completion(OperationStatus.FAILED, error=result.error)
+    try:
+        return Completion(OperationStatus.SUCCEEDED, result=json.dumps(result.output))
+    except (TypeError, ValueError) as e:
+        error = ErrorObject(
+            message=f"Unable to marshal response: {e}",
+            type="Runtime.MarshalError",
+            data=None,
+            stack_trace=None,
+        )
+        return Completion(OperationStatus.FAILED, error=error)

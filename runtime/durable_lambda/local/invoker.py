@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from durable_lambda.backend import Backend
+from durable_lambda.chained import ChainedInvokeRequest
 from durable_lambda.exceptions import ValidationError
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.lambda_context import LocalLambdaContext
+from durable_lambda.local.targets import TargetDirectory
 from durable_lambda.local.worker import serve
 from durable_lambda.store.contract import Store
 from durable_lambda.store.sqlite import exit_error
@@ -34,7 +36,7 @@ class InvocationRequest:
     """One invocation to run."""
 
     handler: Handler
-    event: dict[str, Any]
+    event: Any
     request_id: str
     function_name: str
     function_arn: str
@@ -136,18 +138,25 @@ class ProcessInvoker:
     ``open_store`` (picklable) opens the engine's store in a worker;
     ``clock_offset`` tells workers how far the engine's clock runs ahead of
     wall-clock time; ``callback_key`` and ``callback_endpoint`` travel with
-    each invocation, as the rest of the worker's backend.
+    each invocation, as the rest of the worker's backend; ``targets`` is what
+    workers resolve chained invoke targets against, and ``start_target``
+    receives the targets they start.
     """
 
     def __init__(
         self,
         open_store: Callable[[], Store],
         clock_offset: Callable[[], datetime.timedelta | None],
+        *,
+        targets: Callable[[], TargetDirectory],
+        start_target: Callable[[ChainedInvokeRequest], None],
         callback_key: bytes | None = None,
         callback_endpoint: str | None = None,
     ) -> None:
         self._open_store = pickle.dumps(open_store)
         self._clock_offset = clock_offset
+        self._targets = targets
+        self._start_target = start_target
         self._callback_key = callback_key
         self._callback_endpoint = callback_endpoint
         self._idle: list[_Worker] = []
@@ -181,6 +190,7 @@ class ProcessInvoker:
             "clock_offset": offset.total_seconds() if offset is not None else None,
             "callback_key": self._callback_key,
             "callback_endpoint": self._callback_endpoint,
+            "targets": self._targets(),
             "log_level": logging.getLogger().getEffectiveLevel(),
         }
         try:
@@ -206,6 +216,8 @@ class ProcessInvoker:
             if kind == "log":
                 record = logging.makeLogRecord(value)
                 logging.getLogger(record.name).handle(record)
+            elif kind == "start_target":
+                self._start_target(value)
             elif kind == "returned":
                 return Returned(value)
             else:

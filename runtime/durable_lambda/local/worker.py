@@ -14,6 +14,7 @@ from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.clock import OffsetClock
 from durable_lambda.local.lambda_context import LocalLambdaContext
+from durable_lambda.local.targets import LocalTargets
 from durable_lambda.store.contract import Store
 
 
@@ -65,7 +66,11 @@ def serve(connection: Connection) -> None:
             function_name=request["function_name"],
             invoked_function_arn=request["function_arn"],
             durable_backend=Backend(
-                stores[opener], clock, request["callback_key"], request["callback_endpoint"]
+                stores[opener],
+                clock,
+                request["callback_key"],
+                request["callback_endpoint"],
+                LocalTargets(request["targets"], lambda target: send(("start_target", target))),
             ),
             timeout_seconds=request["timeout_seconds"],
         )

@@ -23,6 +23,16 @@ Rules every implementation keeps:
 - Callback ids are never stored: a callback operation carries the SHA-256
   of its id (``CallbackDetails.token_hash``), and the store keeps an index
   from that hash to the execution and operation (``change_callback``).
+- An outcome decided outside an execution (``complete_operation``, a child
+  execution ending) is written with the wake_seq bump and a due reinvoke
+  timer in one atomic write, so the woken execution is invoked even if
+  the engine dies right after.
+- Chained invokes: a child execution records its parent execution and
+  operation. Ending the child (any terminal status) completes the parent's
+  CHAINED_INVOKE operation in the same atomic write (``child_completion``);
+  ending a parent stops its children that still run (``parent_ended_error``),
+  recursively, in the same write too. A child is never created for a parent
+  that has ended.
 """
 
 from __future__ import annotations
@@ -35,8 +45,8 @@ from typing import Protocol
 
 from durable_lambda.exceptions import DurableExecutionsError
 from durable_lambda.history import Event
-from durable_lambda.lambda_service import ErrorObject, Operation
-from durable_lambda.transitions import Transition
+from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
+from durable_lambda.transitions import Completion, Transition
 
 EXECUTION_TIMEOUT_TIMER = "execution-timeout"
 """Timer that times the execution out."""
@@ -68,6 +78,10 @@ class CallbackClosedError(DurableExecutionsError):
 
 CallbackChange = Callable[[Operation, datetime.datetime], Transition]
 """A pure change an external caller makes to a waiting callback operation."""
+CHAINED_INVOKE_TIMEOUT_ERROR_TYPE = "ChainedInvoke.Timeout"
+"""ErrorType of an invoke whose child execution timed out, as the service records it."""
+PARENT_ENDED_ERROR_TYPE = "Execution.ParentEnded"
+"""ErrorType of a child execution stopped because its parent ended."""
 
 
 class LeaseLostError(BaseException):
@@ -109,6 +123,45 @@ class ExecutionRecord:
     timeout_seconds: int | None = None
     parent_execution_id: str | None = None
     parent_operation_id: str | None = None
+
+
+def child_completion(child: ExecutionRecord) -> Completion:
+    """How an ended child execution completes its parent's CHAINED_INVOKE operation.
+
+    As the service does: the result of a child that succeeded; the error of
+    one that failed or was stopped; ``ChainedInvoke.Timeout`` for a child
+    that timed out.
+    """
+    match child.status:
+        case ExecutionStatus.SUCCEEDED:
+            return Completion(OperationStatus.SUCCEEDED, result=child.result)
+        case ExecutionStatus.TIMED_OUT:
+            error = ErrorObject(
+                message=f"CHAINED_INVOKE timed out after {child.timeout_seconds} seconds.",
+                type=CHAINED_INVOKE_TIMEOUT_ERROR_TYPE,
+                data=None,
+                stack_trace=None,
+            )
+            return Completion(OperationStatus.TIMED_OUT, error=error)
+        case ExecutionStatus.STOPPED:
+            return Completion(OperationStatus.STOPPED, error=child.error)
+        case ExecutionStatus.FAILED:
+            return Completion(OperationStatus.FAILED, error=child.error)
+    msg = f"Execution {child.execution_id} has not ended"
+    raise ValueError(msg)
+
+
+def parent_ended_error(parent_execution_id: str, status: ExecutionStatus) -> ErrorObject:
+    """The error a child execution is stopped with when its parent ends first."""
+    return ErrorObject(
+        message=(
+            f"Stopped because the parent execution {parent_execution_id} ended "
+            f"({status.value}) before this chained invoke completed"
+        ),
+        type=PARENT_ENDED_ERROR_TYPE,
+        data=None,
+        stack_trace=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -193,7 +246,9 @@ class Store(Protocol):
         """Record a new RUNNING execution with its ExecutionStarted event.
 
         Idempotent by (function name, execution name): starting one that
-        exists returns it and False, changing nothing.
+        exists returns it and False, changing nothing. A child (with
+        ``parent_execution_id``) whose parent is no longer RUNNING is not
+        created: InvalidStateError.
         """
         ...
 
@@ -237,7 +292,9 @@ class Store(Protocol):
 
         Succeeded and Failed also end the execution. For Suspended, returns
         False (and writes nothing) when a waker bumped wake_seq since the
-        lease loaded its state: the invocation must reload and continue.
+        lease loaded its state: the invocation must reload and continue;
+        otherwise it also clears the reinvoke timer, as the invocation has
+        seen every fact a waker wrote.
         """
         ...
 
@@ -251,6 +308,32 @@ class Store(Protocol):
         """Record that an invocation died (crash, timeout) and release its lease.
 
         False when that invocation no longer holds the lease.
+        """
+        ...
+
+    def complete_operation(
+        self,
+        execution_id: str,
+        operation_id: str,
+        completion: Completion,
+        now: datetime.datetime,
+    ) -> bool:
+        """Apply an outcome decided outside the execution to one operation.
+
+        In one atomic write: the operation's transition
+        (``transitions.on_completion``) with its events, a wake_seq bump and
+        the reinvoke timer set to ``now``. False, changing nothing, when the
+        execution is not RUNNING or the operation does not exist or no
+        longer waits (a duplicate or late outcome).
+        """
+        ...
+
+    def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
+        """End a RUNNING execution as STOPPED with an ExecutionStopped event.
+
+        Fences off a running invocation (as a timeout does) and, in the same
+        write, stops the children it started that still run. False when the
+        execution had already ended.
         """
         ...
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from durable_lambda.exceptions import ValidationError
+from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
 from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import (
@@ -50,8 +50,16 @@ from durable_lambda.store.contract import (
     NewExecution,
     Succeeded,
     Suspended,
+    child_completion,
+    parent_ended_error,
 )
-from durable_lambda.transitions import Transition, on_timer, parse_operation_timer
+from durable_lambda.transitions import (
+    Completion,
+    Transition,
+    on_completion,
+    on_timer,
+    parse_operation_timer,
+)
 
 MEMORY = ":memory:"
 
@@ -104,6 +112,8 @@ CREATE TABLE IF NOT EXISTS callbacks (
     execution_id TEXT NOT NULL,
     operation_id TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS executions_by_parent ON executions (parent_execution_id)
+    WHERE parent_execution_id IS NOT NULL;
 """
 
 _EXECUTION_COLUMNS = (
@@ -173,6 +183,8 @@ class SqliteStore:
             ).fetchone()
             if existing is not None:
                 return _record(existing), False
+            if new.parent_execution_id is not None:
+                self._require_running_parent(db, new.parent_execution_id)
             db.execute(
                 "INSERT INTO executions (execution_id, function_name, execution_name, "
                 "status, input_payload, start_ms, timeout_seconds, parent_execution_id, "
@@ -198,6 +210,19 @@ class SqliteStore:
                 db, new.execution_id, [execution_event("ExecutionStarted", now, details)]
             )
         return self.get_execution(new.execution_id), True
+
+    @staticmethod
+    def _require_running_parent(db: sqlite3.Connection, parent_execution_id: str) -> None:
+        row = db.execute(
+            "SELECT status FROM executions WHERE execution_id = ?", (parent_execution_id,)
+        ).fetchone()
+        if row is None or row[0] != ExecutionStatus.RUNNING.value:
+            state = "does not exist" if row is None else f"has ended ({row[0]})"
+            msg = (
+                f"Cannot start a chained invoke of parent execution {parent_execution_id!r}: "
+                f"the parent {state}"
+            )
+            raise InvalidStateError(msg)
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
@@ -320,6 +345,8 @@ class SqliteStore:
                 raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
             if isinstance(outcome, Suspended) and wake_seq != lease.wake_seq:
                 return False
+            if isinstance(outcome, Suspended):
+                self._clear_timer(db, execution_id, REINVOKE_TIMER)
             error = outcome.error if isinstance(outcome, InvocationFailed) else None
             events = [invocation_completed(lease.started, now, lease.invocation_id, error)]
             db.execute(
@@ -419,17 +446,7 @@ class SqliteStore:
             data=None,
             stack_trace=None,
         )
-        db.execute(
-            "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
-            "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
-            (execution_id,),
-        )
-        self._end_execution(db, execution_id, ExecutionStatus.TIMED_OUT, now, error=error)
-        self._append_events(
-            db,
-            execution_id,
-            [execution_event("ExecutionTimedOut", now, {"Error": history_error(error)})],
-        )
+        self._terminate(db, execution_id, ExecutionStatus.TIMED_OUT, now, error)
 
     def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
         with self._lock:
@@ -480,6 +497,57 @@ class SqliteStore:
             woke = transition.operation.status is not operation.status
             self._apply_transition(db, execution_id, transition, wake=woke)
         return str(execution_id)
+
+    # endregion
+    # region outcomes decided outside the execution
+
+    def complete_operation(
+        self,
+        execution_id: str,
+        operation_id: str,
+        completion: Completion,
+        now: datetime.datetime,
+    ) -> bool:
+        with self._transaction() as db:
+            return self._complete_operation(db, execution_id, operation_id, completion, now)
+
+    def _complete_operation(
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        operation_id: str,
+        completion: Completion,
+        now: datetime.datetime,
+    ) -> bool:
+        status = db.execute(
+            "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        if status is None or status[0] != ExecutionStatus.RUNNING.value:
+            return False
+        row = db.execute(
+            "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
+            (execution_id, operation_id),
+        ).fetchone()
+        if row is None:
+            return False
+        transition = on_completion(Operation.from_json_dict(json.loads(row[0])), completion, now)
+        if transition is None:
+            return False
+        self._apply_transition(db, execution_id, transition, wake=True)
+        self._set_timer(db, execution_id, REINVOKE_TIMER, now)
+        return True
+
+    def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if row is None:
+                raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
+            if row[0] != ExecutionStatus.RUNNING.value:
+                return False
+            self._terminate(db, execution_id, ExecutionStatus.STOPPED, now, error)
+        return True
 
     # endregion
     # region reads
@@ -582,8 +650,30 @@ class SqliteStore:
             (execution_id, key),
         ).rowcount
 
-    @staticmethod
+    def _terminate(
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        status: ExecutionStatus,
+        now: datetime.datetime,
+        error: ErrorObject,
+    ) -> None:
+        """End a RUNNING execution from outside (timeout, stop), fencing off its invocation."""
+        db.execute(
+            "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
+            "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
+            (execution_id,),
+        )
+        self._end_execution(db, execution_id, status, now, error=error)
+        event_type = (
+            "ExecutionTimedOut" if status is ExecutionStatus.TIMED_OUT else "ExecutionStopped"
+        )
+        self._append_events(
+            db, execution_id, [execution_event(event_type, now, {"Error": history_error(error)})]
+        )
+
     def _end_execution(
+        self,
         db: sqlite3.Connection,
         execution_id: str,
         status: ExecutionStatus,
@@ -592,6 +682,7 @@ class SqliteStore:
         result: str | None = None,
         error: ErrorObject | None = None,
     ) -> None:
+        """Record the end; complete the parent's invoke of it and stop its children."""
         db.execute(
             "UPDATE executions SET status = ?, result = ?, error = ?, end_ms = ? "
             "WHERE execution_id = ?",
@@ -604,6 +695,28 @@ class SqliteStore:
             ),
         )
         db.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
+        record = _record(
+            db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?",  # noqa: S608
+                (execution_id,),
+            ).fetchone()
+        )
+        if record.parent_execution_id is not None and record.parent_operation_id is not None:
+            self._complete_operation(
+                db,
+                record.parent_execution_id,
+                record.parent_operation_id,
+                child_completion(record),
+                now,
+            )
+        children = db.execute(
+            "SELECT execution_id FROM executions WHERE parent_execution_id = ? AND status = ?",
+            (execution_id, ExecutionStatus.RUNNING.value),
+        ).fetchall()
+        for (child_id,) in children:
+            self._terminate(
+                db, child_id, ExecutionStatus.STOPPED, now, parent_ended_error(execution_id, status)
+            )
 
     # endregion
 

@@ -23,6 +23,8 @@ from durable_lambda.testing.results import DurableFunctionsTestError, DurableFun
 P = ParamSpec("P")
 
 DEFAULT_FUNCTION_NAME = "test-function"
+DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS = 120
+"""Execution timeout of registered durable functions, as in the AWS testing SDK."""
 
 
 _CALLBACK_ENDINGS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
@@ -96,16 +98,30 @@ class DurableFunctionTestRunner:
             raise
 
     def register_durable_function(
-        self, function_name: str, handler: Callable[..., Any], execution_timeout: int | None = None
+        self,
+        function_name: str,
+        handler: Callable[..., Any],
+        execution_timeout: int = DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS,
     ) -> DurableFunctionTestRunner:
-        """Make another durable handler invokable by name; returns the runner."""
+        """Make another durable handler invokable by name; returns the runner.
+
+        A ``context.invoke`` of ``function_name`` runs ``handler`` as a child
+        execution that times out after ``execution_timeout`` seconds (the
+        invoke then raises InvokeError of type ``ChainedInvoke.Timeout``).
+        Read a child's history with ``get_execution_history`` and the
+        ``DurableExecutionArn`` of the parent's ``ChainedInvokeStarted`` event.
+        """
         self.engine.register_durable_function(function_name, handler, execution_timeout)
         return self
 
     def register_function(
         self, function_name: str, handler: Callable[..., Any]
     ) -> DurableFunctionTestRunner:
-        """Make a plain Lambda handler invokable by name; returns the runner."""
+        """Make a plain Lambda handler invokable by name; returns the runner.
+
+        A ``context.invoke`` of ``function_name`` calls ``handler`` once with
+        the payload and records its response.
+        """
         self.engine.register_function(function_name, handler)
         return self
 
