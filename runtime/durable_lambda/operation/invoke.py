@@ -10,7 +10,7 @@ return the recorded result or raise ``InvokeError`` carrying the target's
 ErrorType and ErrorMessage. A target that cannot be found fails the
 operation at once (``ResourceNotFoundException``), without suspending.
 
-See docs/chained-invokes.md for the whole lifecycle, including what
+See docs/ARCHITECTURE.md ("Chained invokes") for the whole lifecycle, including what
 happens to children when their parent ends.
 """
 
