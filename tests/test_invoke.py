@@ -60,6 +60,13 @@ def waiting_child(event: dict[str, Any], context: DurableContext) -> dict[str, A
 
 
 @durable_execution
+def approving_child(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
+    context.wait(Duration.from_seconds(30), name="cool-off")
+    decision = context.wait_for_callback(lambda callback_id, ctx: None, name="approval")
+    return {"order": event["order"], "decision": decision}
+
+
+@durable_execution
 def failing_child(event: Any, context: DurableContext) -> None:
     raise ValueError("the order is not valid")
 
@@ -213,6 +220,36 @@ def test_child_that_waits_resumes_its_parent_and_keeps_its_own_history(
     ]
     child_result = runner.wait_for_result(child_id)
     assert child_result.get_wait("child-wait").status is OperationStatus.SUCCEEDED
+
+
+def test_child_that_waits_and_takes_a_callback_returns_its_decision_to_the_parent(
+    runner: DurableFunctionTestRunner,
+) -> None:
+    runner.register_durable_function("approve", approving_child)
+    parent_id = runner.run_async(json.dumps({"target": "approve", "payload": {"order": "o-9"}}))
+    child_id = child_of(runner, parent_id)
+    wait_for(lambda: _exists(runner, child_id), "the child execution")
+
+    callback_id = runner.wait_for_callback(child_id, name="approval create callback id")
+    runner.send_callback_success(callback_id, b"approved")
+    result = runner.wait_for_result(parent_id)
+
+    assert json.loads(result.result or "null") == {"order": "o-9", "decision": "approved"}
+    child_events = without_invocations(event_types(runner, child_id))
+    assert child_events[:3] == ["ExecutionStarted", "WaitStarted", "WaitSucceeded"]
+    assert "CallbackSucceeded" in child_events
+    assert without_invocations(event_types(runner, parent_id))[-2:] == [
+        "ChainedInvokeSucceeded",
+        "ExecutionSucceeded",
+    ]
+
+
+def _exists(runner: DurableFunctionTestRunner, execution_id: str) -> bool:
+    try:
+        runner.engine.get_execution(execution_id)
+    except ExecutionNotFoundError:
+        return False
+    return True
 
 
 def test_failing_child_raises_invoke_error_with_its_error_type_and_message() -> None:
