@@ -163,6 +163,16 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             raise NonDeterministicExecutionError(msg, step_id=identifier.operation_id)
         return recorded
 
+    def _is_recorded_finished(
+        self, executor_context: DurableContext, executable: Executable[CallableType]
+    ) -> bool:
+        """Whether the branch's own record says it succeeded or failed."""
+        if self._is_virtual:
+            return False
+        operation_id = operation_id_for(self.scope_id, executable.index + 1)
+        recorded = executor_context.state.get(operation_id)
+        return recorded is not None and recorded.is_terminal
+
     def _run_branch(
         self, executor_context: DurableContext, executable: Executable[CallableType]
     ) -> ResultType:
@@ -248,9 +258,7 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             # Branches still running are orphans from here on: their next
             # checkpoint is refused, and the invocation joins them at its end.
             state.orphan_descendants(self.scope_id)
-            run.pool.shutdown(wait=False, cancel_futures=True)
-            if run.running:
-                state.register_branch_pool(run.pool)
+            run.close(state)
         reason = run.reason()
         run.apply_raced_events()
         if run.retryable_error is not None:
@@ -381,9 +389,7 @@ class _Run(Generic[CallableType, ResultType]):
         self.by_index = {branch.index: branch for branch in executor.branches}
         self.max_in_flight = executor.max_concurrency or len(executor.branches)
         self.events: queue.SimpleQueue[BranchEvent[ResultType]] = queue.SimpleQueue()
-        self.pool = ThreadPoolExecutor(
-            max_workers=self.max_in_flight, thread_name_prefix=f"branch-{executor.scope_id}"
-        )
+        self.pool: ThreadPoolExecutor | None = None
         self.in_flight = 0
         """Started and not finished: running or blocked (a blocked branch keeps its slot)."""
         self.running = 0
@@ -412,16 +418,38 @@ class _Run(Generic[CallableType, ResultType]):
         return self.policy.reason(self.succeeded, self.failed, self.snapshot, self.decision)
 
     def admit(self) -> None:
-        """Start pending branches, in index order, while slots are free."""
+        """Start pending branches, in index order, while slots are free.
+
+        A branch recorded as finished only reads its record, so it runs on
+        this thread; the others run on worker threads.
+        """
         while self.pending and self.in_flight < self.max_in_flight:
             branch = self.pending.popleft()
             branch.start()
-            self.pool.submit(
-                self.executor._branch_worker, self.executor_context, self.events, branch.executable
-            )
             self.in_flight += 1
             self.running += 1
             self._changed = True
+            arguments = (self.executor_context, self.events, branch.executable)
+            if self.executor._is_recorded_finished(self.executor_context, branch.executable):
+                self.executor._branch_worker(*arguments)
+            else:
+                self._workers().submit(self.executor._branch_worker, *arguments)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(
+                max_workers=self.max_in_flight,
+                thread_name_prefix=f"branch-{self.executor.scope_id}",
+            )
+        return self.pool
+
+    def close(self, state: ExecutionState) -> None:
+        """Let workers end; the invocation joins those still running (orphans) at its end."""
+        if self.pool is None:
+            return
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.running:
+            state.register_branch_pool(self.pool)
 
     def suspend(self) -> NoReturn:
         """Every started branch is blocked: suspend until the earliest can go on."""
