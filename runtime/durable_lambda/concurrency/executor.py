@@ -190,6 +190,7 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             state,
             identifier,
             ChildConfig(serdes=self.item_serdes or self.serdes, is_virtual=self._is_virtual),
+            durable_success=False,
         )
 
     def _branch_worker(
@@ -420,8 +421,8 @@ class _Run(Generic[CallableType, ResultType]):
     def admit(self) -> None:
         """Start pending branches, in index order, while slots are free.
 
-        A branch recorded as finished only reads its record, so it runs on
-        this thread; the others run on worker threads.
+        One at a time, or when recorded as finished (it only reads its
+        record), a branch runs on this thread; others run on worker threads.
         """
         while self.pending and self.in_flight < self.max_in_flight:
             branch = self.pending.popleft()
@@ -430,7 +431,9 @@ class _Run(Generic[CallableType, ResultType]):
             self.running += 1
             self._changed = True
             arguments = (self.executor_context, self.events, branch.executable)
-            if self.executor._is_recorded_finished(self.executor_context, branch.executable):
+            if self.max_in_flight == 1 or self.executor._is_recorded_finished(
+                self.executor_context, branch.executable
+            ):
                 self.executor._branch_worker(*arguments)
             else:
                 self._workers().submit(self.executor._branch_worker, *arguments)
