@@ -33,6 +33,7 @@ from durable_lambda.config import (
 )
 from durable_lambda.testing import DurableFunctionTestRunner
 from durable_lambda.testing.results import DurableFunctionTestResult
+from examples import batch as batch_examples
 
 Events = list[dict[str, Any]]
 
@@ -573,3 +574,39 @@ def test_batch_result_accessors_name_items_by_status() -> None:
     assert batch.all[2].status is BatchItemStatus.STARTED
     with pytest.raises(ChildContextError, match="x"):
         batch.throw_if_error()
+
+
+# region the examples
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "reason", "raises"),
+    [
+        ("ssssssssss", "MIN_SUCCESSFUL_REACHED", False),
+        ("sfsfsfssff", "FAILURE_TOLERANCE_EXCEEDED", True),
+        ("sfssfsssss", "MIN_SUCCESSFUL_REACHED", True),
+    ],
+)
+def test_example_completion_policy(outcomes: str, reason: str, raises: bool) -> None:
+    result, _ = run(batch_examples.process_items, {"outcomes": outcomes})
+
+    batch = output(result)
+    assert batch["completion_reason"] == reason
+    assert (batch["throw_if_error"] is not None) == raises
+    reported = batch["succeeded"] + batch["failed"] + batch["in_flight"] + batch["not_started"]
+    assert sorted(reported) == list(range(10))
+    assert all(outcomes[i] == "s" for i in batch["succeeded"])
+    assert all(outcomes[i] == "f" for i in batch["failed"])
+    if reason == "MIN_SUCCESSFUL_REACHED":
+        assert len(batch["succeeded"]) >= 7
+
+
+def test_example_find_match_stops_at_the_first_match() -> None:
+    event = {"candidates": ["a", "b", "c", "d"], "wanted": "b"}
+    result, events = run(batch_examples.find_match, event)
+
+    assert output(result) == "b"
+    assert names(events, "ContextStarted", "MapIteration") == ["map-item-0", "map-item-1"]
+
+
+# endregion
