@@ -19,6 +19,7 @@ from durable_lambda import (
     ExecutionError,
     ParallelBranch,
     durable_execution,
+    durable_parallel_branch,
 )
 from durable_lambda.config import (
     CompletionConfig,
@@ -549,6 +550,85 @@ def test_map_inputs_must_be_a_sequence() -> None:
     expected = "map inputs must be a sequence (list or tuple), got list_iterator"
     assert result.error.message == expected
     assert len(events) == 3
+
+
+def test_item_namer_that_raises_fails_the_map_operation() -> None:
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        def namer(item: int, index: int) -> str:
+            raise ValueError(f"cannot name item {item}")
+
+        config = MapConfig[int](item_namer=namer)
+        return context.map([1], lambda c, item, i, items: item, "unnamed", config)
+
+    result, events = run(handler)
+
+    assert result.error is not None
+    assert result.error.type == "durable_lambda.exceptions.ChildContextError"
+    assert result.error.message == "cannot name item 1"
+    failed = next(e for e in events if e["EventType"] == "ContextFailed")
+    assert failed["SubType"] == "Map"
+    assert failed["ContextFailedDetails"]["Error"]["Payload"]["ErrorType"] == "ValueError"
+
+
+def test_changing_nesting_between_invocations_is_refused_as_non_deterministic() -> None:
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        # The replay runs the branches FLAT, as if the code had been changed.
+        nesting = NestingType.FLAT if context.is_replaying() else NestingType.NESTED
+
+        def item(ctx: DurableContext, value: int, index: int, items: Sequence[int]) -> int:
+            ctx.wait(Duration.from_seconds(1))
+            return value
+
+        config = MapConfig[int](nesting_type=nesting)
+        return context.map([1, 2], item, "nesting", config).get_results()
+
+    result, _ = run(handler)
+
+    assert result.error is not None
+    assert result.error.type == "durable_lambda.exceptions.NonDeterministicExecutionError"
+    assert "recorded as a NESTED branch context" in (result.error.message or "")
+
+
+def test_renaming_a_branch_between_invocations_is_refused_as_non_deterministic() -> None:
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        name = "renamed" if context.is_replaying() else "original"
+
+        def waits(ctx: DurableContext) -> str:
+            ctx.wait(Duration.from_seconds(1))
+            return "done"
+
+        branch = ParallelBranch(waits, name=name)
+        return context.parallel([branch], "renaming").get_results()
+
+    result, _ = run(handler)
+
+    assert result.error is not None
+    assert "named 'original'" in (result.error.message or "")
+    assert "named 'renamed'" in (result.error.message or "")
+
+
+def test_decorated_parallel_branches_carry_their_names() -> None:
+    @durable_parallel_branch(name="fetch-user")
+    def fetch_user(ctx: DurableContext, user_id: str) -> str:
+        return ctx.step(lambda _: f"user {user_id}")
+
+    @durable_parallel_branch(name="fetch-orders")
+    def fetch_orders(ctx: DurableContext, user_id: str) -> list[str]:
+        return ctx.step(lambda _: [f"order of {user_id}"])
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> list[Any]:
+        branches = [fetch_user("u-1"), fetch_orders("u-1")]
+        return context.parallel(branches, "load-data").get_results()
+
+    result, events = run(handler)
+
+    assert output(result) == ["user u-1", ["order of u-1"]]
+    branch_names = sorted(names(events, "ContextSucceeded", "ParallelBranch"))
+    assert branch_names == ["fetch-orders", "fetch-user"]
 
 
 # endregion

@@ -397,7 +397,6 @@ class _Run(Generic[CallableType, ResultType]):
         """Running in a worker thread (an event is still to come)."""
         self.succeeded = 0
         self.failed = 0
-        self.resume_times: list[float] = []
         self.retryable_error: InvocationError | None = None
         self.snapshot: tuple[CompletionItemStatus, ...] = ()
         self.decision: CompletionDecision | None = None
@@ -458,10 +457,11 @@ class _Run(Generic[CallableType, ResultType]):
         """Every started branch is blocked: suspend until the earliest can go on."""
         if self.retryable_error is not None:
             raise self.retryable_error
-        if self.resume_times:
+        resume_times = [b.resume_at for b in self.by_index.values() if b.resume_at is not None]
+        if resume_times:
             raise TimedSuspendExecution(
                 "Every started branch of the batch is blocked; the earliest resumes at its time",
-                min(self.resume_times),
+                min(resume_times),
             )
         raise SuspendExecution("Every started branch of the batch is blocked until woken")
 
@@ -484,7 +484,6 @@ class _Run(Generic[CallableType, ResultType]):
                 branch.suspend()
             case BranchEventKind.SUSPENDED_UNTIL if event.resume_at is not None:
                 branch.suspend_until(event.resume_at)
-                self.resume_times.append(event.resume_at)
             case BranchEventKind.ORPHANED:
                 # An enclosing batch completed: this batch's result is discarded.
                 return False

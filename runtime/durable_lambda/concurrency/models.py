@@ -474,12 +474,11 @@ class Branch(Generic[CallableType, ResultType]):
         return self.executable.index
 
     def start(self) -> None:
-        """Run: first admission, or resumption after a timed suspension."""
-        if self.status not in (BranchStatus.PENDING, BranchStatus.SUSPENDED_WITH_TIMEOUT):
+        """Run (admission); a blocked branch goes on in a later invocation, not here."""
+        if self.status is not BranchStatus.PENDING:
             msg = f"Cannot start branch {self.index} from {self.status.value}"
             raise InvalidStateError(msg)
         self.status = BranchStatus.RUNNING
-        self.resume_at = None
 
     def complete(self, result: ResultType | None) -> None:
         self.status = BranchStatus.COMPLETED
@@ -492,7 +491,6 @@ class Branch(Generic[CallableType, ResultType]):
     def suspend(self) -> None:
         """Blocked until something outside the invocation happens."""
         self.status = BranchStatus.SUSPENDED
-        self.resume_at = None
 
     def suspend_until(self, resume_at: float) -> None:
         """Blocked until ``resume_at`` (Unix seconds)."""
