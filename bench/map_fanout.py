@@ -1,9 +1,9 @@
 """Map items per second: the local engine against the AWS testing runner.
 
 A 1,000-item map of one-step items with max_concurrency 10, the same handler
-written once for each SDK's import prefix. Prints items per second for our
-local engine (SQLite file store, as deployed engines keep state durably, and
-SQLite in memory, as the anchor does) and for the anchor, and the ratios.
+written once for each SDK's import prefix. Prints items per second for the
+anchor and for our local engine on a SQLite file (what the engine uses across
+processes) and in memory (the test runner's default), and the ratios.
 
     python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r bench/requirements.txt
     .bench-venv/bin/python bench/map_fanout.py
