@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from durable_lambda.concurrency.executor import ConcurrentExecutor
 from durable_lambda.concurrency.models import BatchResult, Executable
@@ -69,7 +69,7 @@ def parallel_handler(
     def build() -> ParallelExecutor[R]:
         return ParallelExecutor.from_callables(callables, parallel_config, identifier.operation_id)
 
-    result: BatchResult[Any] = run_batch(
+    return run_batch(
         build,
         "ParallelResult",
         config=parallel_config,
@@ -77,4 +77,3 @@ def parallel_handler(
         batch_context=parallel_context,
         identifier=identifier,
     )
-    return result
