@@ -17,7 +17,14 @@ from typing import Any
 from durable_lambda.callback_ids import callback_url
 from durable_lambda.lambda_service import OperationStatus, OperationType
 from durable_lambda.local import LocalEngine
-from examples import agent_loop, approval, custom_serdes, retry_by_error_type, step_semantics
+from examples import (
+    agent_loop,
+    approval,
+    batch,
+    custom_serdes,
+    retry_by_error_type,
+    step_semantics,
+)
 
 LINE_WIDTH = 160
 
@@ -34,6 +41,10 @@ WORKFLOWS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
         step_semantics.handler,
         {"user_id": "u-1", "data": {"plan": "pro"}, "email": "u1@example.com"},
     ),
+    ("completion-policy-7-successes", batch.process_items, {"outcomes": "ssssssssss"}),
+    ("completion-policy-4-failures", batch.process_items, {"outcomes": "sfsfsfssff"}),
+    ("completion-policy-7-and-2", batch.process_items, {"outcomes": "sfssfssss" + "s"}),
+    ("find-match", batch.find_match, {"candidates": ["a", "b", "c", "d"], "wanted": "b"}),
 ]
 
 

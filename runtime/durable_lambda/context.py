@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from durable_lambda.backend import backend_for
+from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.config import (
     CallbackConfig,
     ChildConfig,
     Duration,
     InvokeConfig,
+    MapConfig,
     ParallelBranch,
+    ParallelConfig,
     StepConfig,
     WaitForCallbackConfig,
 )
@@ -38,6 +41,8 @@ from durable_lambda.operation.callback import (
 )
 from durable_lambda.operation.child import run_child
 from durable_lambda.operation.invoke import invoke as run_invoke
+from durable_lambda.operation.map import map_handler
+from durable_lambda.operation.parallel import parallel_handler
 from durable_lambda.operation.step import StepOperation
 from durable_lambda.operation.wait import wait as run_wait
 from durable_lambda.operation.wait_for_condition import WaitForConditionOperation
@@ -69,6 +74,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 P = TypeVar("P")
 R = TypeVar("R")
+U = TypeVar("U")
 Params = ParamSpec("Params")
 
 
@@ -456,5 +462,87 @@ class DurableContext:
                 config or InvokeConfig(),
                 lambda_context=self.lambda_context,
             )
+
+    # endregion
+    # region map and parallel
+
+    def map(
+        self,
+        inputs: Sequence[U],
+        func: Callable[[DurableContext, U, int, Sequence[U]], T],
+        name: str | None = None,
+        config: MapConfig[U] | None = None,
+    ) -> BatchResult[T]:
+        """Run ``func(item_context, item, index, inputs)`` for each item, concurrently.
+
+        Each item runs in its own child context (a MapIteration), at most
+        ``config.max_concurrency`` at once, until ``config.completion_config``
+        is met (by default, the first failure). Failed items do not raise:
+        see ``BatchResult.throw_if_error``. Invalid arguments raise
+        ValidationError before anything is recorded.
+        """
+        if not isinstance(inputs, Sequence):
+            msg = f"map inputs must be a sequence (list or tuple), got {type(inputs).__name__}"
+            raise ValidationError(msg)
+        if not callable(func):
+            msg = f"map func must be callable, got {type(func).__name__}"
+            raise ValidationError(msg)
+        if config is not None:
+            config.completion_config._validate_for_total(len(inputs))
+        map_name = self._resolve_step_name(name, func)
+        with self._operation(
+            OperationSubType.MAP.value, map_name, OperationType.CONTEXT
+        ) as identifier:
+            map_context = self.create_child_context(identifier.operation_id)
+            return map_handler(
+                inputs,
+                func,
+                config,
+                state=self.state,
+                map_context=map_context,
+                identifier=identifier,
+            )
+
+    def parallel(
+        self,
+        functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
+        name: str | None = None,
+        config: ParallelConfig | None = None,
+    ) -> BatchResult[T]:
+        """Run each function (or ParallelBranch) with its own child context, concurrently.
+
+        Branches run at most ``config.max_concurrency`` at once, until
+        ``config.completion_config`` is met (by default, every branch must
+        succeed). Failed branches do not raise: see
+        ``BatchResult.throw_if_error``. Invalid arguments raise
+        ValidationError before anything is recorded.
+        """
+        if not isinstance(functions, Sequence):
+            msg = (
+                "parallel functions must be a sequence (list or tuple), "
+                f"got {type(functions).__name__}"
+            )
+            raise ValidationError(msg)
+        for index, function in enumerate(functions):
+            if not callable(function):
+                msg = f"parallel branch {index} must be callable, got {type(function).__name__}"
+                raise ValidationError(msg)
+        if config is not None:
+            config.completion_config._validate_for_total(len(functions))
+        with self._operation(
+            OperationSubType.PARALLEL.value, name, OperationType.CONTEXT
+        ) as identifier:
+            parallel_context = self.create_child_context(identifier.operation_id)
+            return parallel_handler(
+                functions,
+                config,
+                state=self.state,
+                parallel_context=parallel_context,
+                identifier=identifier,
+            )
+
+    def _set_replay_status_new(self) -> None:
+        """Mark this context as running new work (a branch with no record yet)."""
+        self._replay.stop()
 
     # endregion

@@ -24,6 +24,16 @@ def operation_id_for(prefix: str | None, position: int) -> str:
     return f"{prefix}-{position}" if prefix else str(position)
 
 
+def enclosing_operation_ids(operation_id: str) -> list[str]:
+    """The ids of the contexts an operation runs inside, outermost first.
+
+    Ids nest by prefix (see ``operation_id_for``): ``"3-2-1"`` runs inside
+    ``"3"`` and ``"3-2"``, whether or not those record themselves.
+    """
+    parts = operation_id.split("-")
+    return ["-".join(parts[:end]) for end in range(1, len(parts))]
+
+
 @dataclass(frozen=True)
 class OperationIdentifier:
     """Who an operation is: id, type, subtype, parent and name."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from durable_lambda.clock import Clock
-from durable_lambda.exceptions import CheckpointError
+from durable_lambda.exceptions import CheckpointError, OrphanedChildException
+from durable_lambda.identifier import enclosing_operation_ids
 from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate
 from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError, Store
 from durable_lambda.transitions import Transition, apply_update
@@ -141,6 +143,8 @@ class ExecutionState:
         self._operations = {op.operation_id: op for op in lease.operations}
         self._lock = threading.Lock()
         self._writer = CheckpointWriter(store, lease)
+        self._orphaned_scopes: set[str] = set()
+        self._branch_pools: list[ThreadPoolExecutor] = []
 
     def get(self, operation_id: str) -> Operation | None:
         """The operation's current state, if it was ever recorded."""
@@ -155,6 +159,8 @@ class ExecutionState:
     def checkpoint(self, update: OperationUpdate, *, sync: bool = True) -> Operation:
         """Record a checkpoint; with ``sync``, return once it is durable."""
         with self._lock:
+            if self._orphaned_scopes:
+                self._refuse_orphan(update.operation_id)
             transition = apply_update(
                 update, self._operations.get(update.operation_id), self.clock.now()
             )
@@ -164,6 +170,32 @@ class ExecutionState:
             self._writer.wait(ticket)
         return transition.operation
 
+    def orphan_descendants(self, scope_id: str) -> None:
+        """Refuse every later checkpoint of an operation inside ``scope_id``.
+
+        A map or parallel calls this when it completes: branches still running
+        then are orphans, and their next checkpoint raises
+        OrphanedChildException instead of being recorded.
+        """
+        with self._lock:
+            self._orphaned_scopes.add(scope_id)
+
+    def register_branch_pool(self, pool: ThreadPoolExecutor) -> None:
+        """Have ``close`` wait for the orphaned branches still running in ``pool``."""
+        with self._lock:
+            self._branch_pools.append(pool)
+
     def close(self) -> None:
-        """Make every queued checkpoint durable."""
+        """Wait for orphaned branches, then make every queued checkpoint durable."""
+        for pool in self._branch_pools:
+            pool.shutdown(wait=True)
         self._writer.close()
+
+    def _refuse_orphan(self, operation_id: str) -> None:
+        for scope_id in enclosing_operation_ids(operation_id):
+            if scope_id in self._orphaned_scopes:
+                msg = (
+                    f"Operation {operation_id} was not recorded: the map or parallel "
+                    f"{scope_id} it runs in has already completed"
+                )
+                raise OrphanedChildException(msg, operation_id)

@@ -33,8 +33,16 @@ def run_child(
     state: ExecutionState,
     identifier: OperationIdentifier,
     config: ChildConfig[T],
+    *,
+    durable_success: bool = True,
 ) -> T:
-    """Replay a recorded child result, or run the child and record its outcome."""
+    """Replay a recorded child result, or run the child and record its outcome.
+
+    With ``durable_success`` False the success is queued without waiting
+    for it to be durable: a map or parallel branch, whose result only
+    reaches the handler through its batch's own (durable) checkpoint, which
+    is written after it.
+    """
     operation = state.get(identifier.operation_id)
     if config.is_virtual and operation is not None:
         msg = (
@@ -79,6 +87,7 @@ def run_child(
             OperationAction.SUCCEED,
             payload=recorded,
             context_options=ContextOptions(replay_children=too_large),
-        )
+        ),
+        sync=durable_success,
     )
     return value

@@ -1,0 +1,103 @@
+"""Map items per second: the local engine against the AWS testing runner.
+
+A 1,000-item map of one-step items with max_concurrency 10, the same handler
+written once for each SDK's import prefix. Prints items per second for the
+anchor and for our local engine on a SQLite file (what the engine uses across
+processes) and in memory (the test runner's default), and the ratios.
+
+    python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r bench/requirements.txt
+    .bench-venv/bin/python bench/map_fanout.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aws_durable_execution_sdk_python_testing import (
+    DurableFunctionTestRunner as AnchorRunner,
+)
+
+from durable_lambda.store import SqliteStore
+from durable_lambda.testing import DurableFunctionTestRunner
+
+ITEMS = 1_000
+CONCURRENCY = 10
+
+
+def fanout(sdk: str, items: int, concurrency: int) -> Callable[..., Any]:
+    """The benchmark's handler for the SDK whose import prefix is ``sdk``."""
+    durable_execution = importlib.import_module(sdk).durable_execution
+    map_config = importlib.import_module(f"{sdk}.config").MapConfig
+
+    @durable_execution
+    def handler(event: Any, context: Any) -> int:
+        def item(ctx: Any, value: int, index: int, values: Any) -> int:
+            return ctx.step(lambda _: value * 2)
+
+        config = map_config(max_concurrency=concurrency)
+        return sum(context.map(list(range(items)), item, "fan-out", config).get_results())
+
+    return handler
+
+
+def expected(items: int) -> str:
+    return str(sum(range(items)) * 2)
+
+
+def run_ours(items: int, concurrency: int, *, file_store: bool) -> float:
+    handler = fanout("durable_lambda", items, concurrency)
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(str(Path(folder) / "bench.sqlite3")) if file_store else None
+        with DurableFunctionTestRunner(handler, store=store) as runner:
+            started = time.perf_counter()
+            result = runner.run(input="{}", timeout=600)
+            elapsed = time.perf_counter() - started
+    assert result.result == expected(items), result
+    return elapsed
+
+
+def run_anchor(items: int, concurrency: int) -> float:
+    handler = fanout("aws_durable_execution_sdk_python", items, concurrency)
+    with AnchorRunner(handler) as runner:
+        started = time.perf_counter()
+        result = runner.run(input="{}", execution_timeout=600)
+        elapsed = time.perf_counter() - started
+    assert result.result == expected(items), result
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=ITEMS)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per engine; the median counts")
+    arguments = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    items, concurrency = arguments.items, arguments.concurrency
+
+    def median(run: Callable[[], float]) -> float:
+        return statistics.median(run() for _ in range(arguments.repeat))
+
+    anchor = median(lambda: run_anchor(items, concurrency))
+    file_store = median(lambda: run_ours(items, concurrency, file_store=True))
+    memory = median(lambda: run_ours(items, concurrency, file_store=False))
+    print(f"{items:,} items, max_concurrency {concurrency}, median of {arguments.repeat} runs")
+    print(f"{'engine':<34}{'items/s':>10}{'ratio':>8}")
+    for label, elapsed in (
+        ("AWS testing runner (anchor)", anchor),
+        ("local engine, SQLite file", file_store),
+        ("local engine, SQLite in memory", memory),
+    ):
+        print(f"{label:<34}{items / elapsed:>10,.0f}{anchor / elapsed:>7.1f}x")
+
+
+if __name__ == "__main__":
+    main()

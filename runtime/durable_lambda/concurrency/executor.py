@@ -1,0 +1,516 @@
+"""The concurrent executor behind map and parallel.
+
+One coordinating loop runs on the calling thread and owns every branch's
+state; worker threads run branches, each in its own child context, and
+report how each run ended as a ``BranchEvent`` on a queue. Branches start in
+index order, at most ``max_concurrency`` at a time; a blocked (suspended)
+branch keeps its slot. The batch completes as soon as its completion policy
+is met: branches not started by then never start, and branches still
+running are reported STARTED and orphaned (their later checkpoints are
+refused). When every started branch is blocked the batch suspends, and the
+next invocation replays finished branches from their records and runs only
+the unfinished ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
+
+from durable_lambda.concurrency.models import (
+    BatchItem,
+    BatchResult,
+    Branch,
+    BranchEvent,
+    BranchEventKind,
+    BranchStatus,
+    CompletionPolicy,
+    CompletionReason,
+    CompletionRecord,
+    Executable,
+)
+from durable_lambda.config import (
+    BatchItemStatus,
+    ChildConfig,
+    CompletionConfig,
+    CompletionDecision,
+    CompletionItemStatus,
+    NestingType,
+)
+from durable_lambda.exceptions import (
+    DurableOperationError,
+    ExecutionError,
+    InvalidStateError,
+    InvocationError,
+    NonDeterministicExecutionError,
+    OrphanedChildException,
+    SuspendExecution,
+    TimedSuspendExecution,
+)
+from durable_lambda.identifier import OperationIdentifier, operation_id_for
+from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus, OperationType
+from durable_lambda.operation.child import run_child
+
+if TYPE_CHECKING:
+    from durable_lambda.context import DurableContext
+    from durable_lambda.serdes import SerDes
+    from durable_lambda.state import ExecutionState
+
+logger = logging.getLogger(__name__)
+
+CallableType = TypeVar("CallableType", bound=Callable[..., Any])
+ResultType = TypeVar("ResultType")
+
+
+def branch_error_object(error: Exception) -> ErrorObject:
+    """The error of a failed branch, with the type that escaped the branch.
+
+    A branch fails as a ChildContextError carrying the escaping error's
+    type, message and data; the batch records those, as its FAIL checkpoint
+    and replay do, not the wrapper's class.
+    """
+    if isinstance(error, DurableOperationError):
+        return ErrorObject(
+            message=error.message,
+            type=error.error_type,
+            data=error.data,
+            stack_trace=error.stack_trace,
+        )
+    return ErrorObject.from_exception(error)
+
+
+class ConcurrentExecutor(Generic[CallableType, ResultType]):
+    """Runs the branches of one map or parallel and builds its BatchResult.
+
+    Args:
+        executables: The branches, indexed from 0 in input order.
+        scope_id: The id of the map or parallel operation; branch ``i`` has
+            the id ``operation_id_for(scope_id, i + 1)``, whatever the order
+            branches run in.
+        sub_type_iteration: Subtype recorded for each branch context.
+        name_prefix: Branch names default to ``f"{name_prefix}{index}"``.
+        serdes, item_serdes: Branch results use ``item_serdes or serdes``.
+    """
+
+    def __init__(
+        self,
+        executables: list[Executable[CallableType]],
+        *,
+        scope_id: str,
+        max_concurrency: int | None,
+        completion_config: CompletionConfig | None,
+        sub_type_iteration: str,
+        name_prefix: str,
+        serdes: SerDes[Any] | None,
+        item_serdes: SerDes[Any] | None = None,
+        nesting_type: NestingType = NestingType.NESTED,
+    ) -> None:
+        self.executables = executables
+        self.scope_id = scope_id
+        self.max_concurrency = max_concurrency
+        self.completion_config = completion_config
+        self.sub_type_iteration = sub_type_iteration
+        self.name_prefix = name_prefix
+        self.serdes = serdes
+        self.item_serdes = item_serdes
+        self.nesting_type = nesting_type
+        self.policy = CompletionPolicy.from_config(len(executables), completion_config)
+        self.branches: list[Branch[CallableType, ResultType]] = []
+
+    # region branches
+
+    def execute_item(
+        self, child_context: DurableContext, executable: Executable[CallableType]
+    ) -> ResultType:
+        """Run one branch's function with its child context."""
+        return cast(ResultType, executable.func(child_context))
+
+    def get_iteration_name(self, index: int) -> str:
+        """The recorded name of branch ``index``: its own, else the default."""
+        name = self.executables[index].name
+        return name if name is not None else f"{self.name_prefix}{index}"
+
+    @property
+    def _is_virtual(self) -> bool:
+        return self.nesting_type is NestingType.FLAT
+
+    def _identifier(
+        self, executor_context: DurableContext, executable: Executable[CallableType]
+    ) -> OperationIdentifier:
+        return OperationIdentifier(
+            operation_id=operation_id_for(self.scope_id, executable.index + 1),
+            sub_type=self.sub_type_iteration,
+            parent_id=executor_context._parent_id,
+            name=self.get_iteration_name(executable.index),
+            operation_type=OperationType.CONTEXT,
+        )
+
+    def _recorded_branch(
+        self, state: ExecutionState, identifier: OperationIdentifier
+    ) -> Operation | None:
+        """The branch's record, checked against the code (nesting included)."""
+        recorded = state.get(identifier.operation_id)
+        identifier.validate_checkpoint(recorded)
+        if self._is_virtual and recorded is not None:
+            msg = (
+                f"Non-deterministic execution: branch {identifier.operation_id} was recorded "
+                "as a NESTED branch context but the code now runs its branches FLAT"
+            )
+            raise NonDeterministicExecutionError(msg, step_id=identifier.operation_id)
+        return recorded
+
+    def _is_recorded_finished(
+        self, executor_context: DurableContext, executable: Executable[CallableType]
+    ) -> bool:
+        """Whether the branch's own record says it succeeded or failed."""
+        if self._is_virtual:
+            return False
+        operation_id = operation_id_for(self.scope_id, executable.index + 1)
+        recorded = executor_context.state.get(operation_id)
+        return recorded is not None and recorded.is_terminal
+
+    def _run_branch(
+        self, executor_context: DurableContext, executable: Executable[CallableType]
+    ) -> ResultType:
+        """Run one branch in its child context: replayed when recorded, else run."""
+        state = executor_context.state
+        identifier = self._identifier(executor_context, executable)
+        recorded = self._recorded_branch(state, identifier)
+        child_context = executor_context.create_child_context(
+            identifier.operation_id, is_virtual=self._is_virtual
+        )
+        if recorded is None and not self._is_virtual:
+            child_context._set_replay_status_new()
+        return run_child(
+            lambda: self.execute_item(child_context, executable),
+            state,
+            identifier,
+            ChildConfig(serdes=self.item_serdes or self.serdes, is_virtual=self._is_virtual),
+            durable_success=False,
+        )
+
+    def _branch_worker(
+        self,
+        executor_context: DurableContext,
+        events: queue.SimpleQueue[BranchEvent[ResultType]],
+        executable: Executable[CallableType],
+    ) -> None:
+        """Worker-thread body: run one branch and report how it ended."""
+        index = executable.index
+        try:
+            result = self._run_branch(executor_context, executable)
+        except TimedSuspendExecution as e:
+            events.put(
+                BranchEvent(index, BranchEventKind.SUSPENDED_UNTIL, resume_at=e.scheduled_timestamp)
+            )
+        except SuspendExecution:
+            events.put(BranchEvent(index, BranchEventKind.SUSPENDED))
+        except OrphanedChildException:
+            logger.debug("Branch %d ended: its batch or an enclosing one completed", index)
+            events.put(BranchEvent(index, BranchEventKind.ORPHANED))
+        except ExecutionError as e:
+            events.put(BranchEvent(index, BranchEventKind.FATAL, fatal_error=e))
+        except Exception as e:  # noqa: BLE001 - a failed branch, counted by the policy
+            events.put(BranchEvent(index, BranchEventKind.FAILED, error=e))
+        except BaseException as e:  # noqa: BLE001 - re-raised on the coordinating thread
+            events.put(BranchEvent(index, BranchEventKind.FATAL, fatal_error=e))
+        else:
+            events.put(BranchEvent(index, BranchEventKind.COMPLETED, result=result))
+
+    def _items_snapshot(self) -> tuple[CompletionItemStatus, ...]:
+        """Every branch's status for a ``should_complete`` predicate (None: not started)."""
+        statuses = {
+            BranchStatus.COMPLETED: BatchItemStatus.SUCCEEDED,
+            BranchStatus.FAILED: BatchItemStatus.FAILED,
+            BranchStatus.PENDING: None,
+        }
+        return tuple(
+            CompletionItemStatus(
+                index=branch.index,
+                name=branch.executable.name,
+                status=statuses.get(branch.status, BatchItemStatus.STARTED),
+            )
+            for branch in self.branches
+        )
+
+    # endregion
+    # region execution
+
+    def execute(
+        self, state: ExecutionState, executor_context: DurableContext
+    ) -> BatchResult[ResultType]:
+        """Run branches until the completion policy is met, or suspend when all are blocked."""
+        self.branches = [Branch(executable) for executable in self.executables]
+        if not self.branches:
+            return self._create_result(self.policy.reason(0, 0))
+        run = _Run(self, executor_context)
+        try:
+            while not run.is_complete():
+                run.admit()
+                if run.running == 0:
+                    run.suspend()
+                if not run.apply(run.events.get()):
+                    break
+        finally:
+            # Branches still running are orphans from here on: their next
+            # checkpoint is refused, and the invocation joins them at its end.
+            state.orphan_descendants(self.scope_id)
+            run.close(state)
+        reason = run.reason()
+        run.apply_raced_events()
+        if run.retryable_error is not None:
+            raise run.retryable_error
+        return self._create_result(reason)
+
+    def _create_result(self, reason: CompletionReason) -> BatchResult[ResultType]:
+        """Started branches as items, in index order; never-started ones are left out."""
+        items: list[BatchItem[ResultType]] = []
+        for branch in self.branches:
+            match branch.status:
+                case BranchStatus.COMPLETED:
+                    items.append(BatchItem(branch.index, BatchItemStatus.SUCCEEDED, branch.result))
+                case BranchStatus.FAILED if branch.error is not None:
+                    error = branch_error_object(branch.error)
+                    items.append(BatchItem(branch.index, BatchItemStatus.FAILED, error=error))
+                case (
+                    BranchStatus.RUNNING
+                    | BranchStatus.SUSPENDED
+                    | BranchStatus.SUSPENDED_WITH_TIMEOUT
+                ):
+                    items.append(BatchItem(branch.index, BatchItemStatus.STARTED))
+                case BranchStatus.PENDING:
+                    pass
+                case _:
+                    msg = f"Branch {branch.index} is in an unexpected state {branch.status}"
+                    raise InvalidStateError(msg)
+        return BatchResult(items, reason)
+
+    # endregion
+    # region replay
+
+    def replay(
+        self, state: ExecutionState, executor_context: DurableContext, operation: Operation
+    ) -> BatchResult[ResultType]:
+        """Rebuild a result recorded only as a summary (too large to record).
+
+        The summary's completion record says which branches had started and
+        which were still running: those are reported STARTED, later ones are
+        left out, finished ones are rebuilt from their records (a succeeded
+        branch replays its child context), and the reason is the recorded one.
+        """
+        record = CompletionRecord.from_summary_payload(operation.result)
+        if record is None:
+            return self._replay_from_records(state, executor_context)
+        items: list[BatchItem[ResultType]] = []
+        for executable in self.executables[: record.started_total]:
+            if executable.index in record.started_indexes:
+                self._recorded_branch(state, self._identifier(executor_context, executable))
+                items.append(BatchItem(executable.index, BatchItemStatus.STARTED))
+            else:
+                items.append(self._replay_finished(state, executor_context, executable))
+        return BatchResult(items, record.completion_reason)
+
+    def _replay_finished(
+        self,
+        state: ExecutionState,
+        executor_context: DurableContext,
+        executable: Executable[CallableType],
+    ) -> BatchItem[ResultType]:
+        """Rebuild a branch the completion record lists as finished."""
+        identifier = self._identifier(executor_context, executable)
+        recorded = self._recorded_branch(state, identifier)
+        if self._is_virtual:
+            try:
+                result = self._run_branch(executor_context, executable)
+            except ExecutionError:
+                raise
+            except Exception as e:
+                if isinstance(e, InvocationError) and e.is_retryable():
+                    raise
+                error = branch_error_object(e)
+                return BatchItem(executable.index, BatchItemStatus.FAILED, error=error)
+            return BatchItem(executable.index, BatchItemStatus.SUCCEEDED, result)
+        if recorded is None or not recorded.is_terminal:
+            status = recorded.status.value if recorded else None
+            msg = (
+                f"Non-deterministic execution: branch {identifier.operation_id} is recorded "
+                f"as finished in its batch's summary but its own record is {status!r}"
+            )
+            raise NonDeterministicExecutionError(msg, step_id=identifier.operation_id)
+        return self._item_from_record(state, executor_context, executable, recorded)
+
+    def _item_from_record(
+        self,
+        state: ExecutionState,
+        executor_context: DurableContext,
+        executable: Executable[CallableType],
+        recorded: Operation | None,
+    ) -> BatchItem[ResultType]:
+        if recorded is not None and recorded.status is OperationStatus.SUCCEEDED:
+            result = self._run_branch(executor_context, executable)
+            return BatchItem(executable.index, BatchItemStatus.SUCCEEDED, result)
+        if recorded is not None and recorded.status is OperationStatus.FAILED:
+            return BatchItem(executable.index, BatchItemStatus.FAILED, error=recorded.error)
+        return BatchItem(executable.index, BatchItemStatus.STARTED)
+
+    def _replay_from_records(
+        self, state: ExecutionState, executor_context: DurableContext
+    ) -> BatchResult[ResultType]:
+        """Rebuild every branch from its own record (summary without a completion record)."""
+        items = [
+            self._item_from_record(
+                state,
+                executor_context,
+                executable,
+                self._recorded_branch(state, self._identifier(executor_context, executable)),
+            )
+            for executable in self.executables
+        ]
+        return BatchResult.from_items(items, self.completion_config)
+
+    # endregion
+
+
+class _Run(Generic[CallableType, ResultType]):
+    """The coordinating loop's state while one batch runs in this invocation."""
+
+    def __init__(
+        self,
+        executor: ConcurrentExecutor[CallableType, ResultType],
+        executor_context: DurableContext,
+    ) -> None:
+        self.executor = executor
+        self.executor_context = executor_context
+        self.policy = executor.policy
+        self.pending = deque(executor.branches)
+        self.by_index = {branch.index: branch for branch in executor.branches}
+        self.max_in_flight = executor.max_concurrency or len(executor.branches)
+        self.events: queue.SimpleQueue[BranchEvent[ResultType]] = queue.SimpleQueue()
+        self.pool: ThreadPoolExecutor | None = None
+        self.in_flight = 0
+        """Started and not finished: running or blocked (a blocked branch keeps its slot)."""
+        self.running = 0
+        """Running in a worker thread (an event is still to come)."""
+        self.succeeded = 0
+        self.failed = 0
+        self.retryable_error: InvocationError | None = None
+        self.snapshot: tuple[CompletionItemStatus, ...] = ()
+        self.decision: CompletionDecision | None = None
+        self._changed = True
+
+    def is_complete(self) -> bool:
+        """Whether the completion policy is met (the predicate runs once per change)."""
+        if self._changed:
+            if self.policy.should_complete is not None:
+                self.snapshot = self.executor._items_snapshot()
+            self.decision = self.policy.evaluate(self.succeeded, self.failed, self.snapshot)
+            self._changed = False
+        return self.policy.is_complete(
+            self.succeeded, self.failed, self.snapshot, self.decision
+        ) or not self.policy.should_continue(self.failed)
+
+    def reason(self) -> CompletionReason:
+        """Why the batch completed, from the state that ended the loop."""
+        return self.policy.reason(self.succeeded, self.failed, self.snapshot, self.decision)
+
+    def admit(self) -> None:
+        """Start pending branches, in index order, while slots are free.
+
+        One at a time, or when recorded as finished (it only reads its
+        record), a branch runs on this thread; others run on worker threads.
+        """
+        while self.pending and self.in_flight < self.max_in_flight:
+            branch = self.pending.popleft()
+            branch.start()
+            self.in_flight += 1
+            self.running += 1
+            self._changed = True
+            arguments = (self.executor_context, self.events, branch.executable)
+            if self.max_in_flight == 1 or self.executor._is_recorded_finished(
+                self.executor_context, branch.executable
+            ):
+                self.executor._branch_worker(*arguments)
+            else:
+                self._workers().submit(self.executor._branch_worker, *arguments)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(
+                max_workers=self.max_in_flight,
+                thread_name_prefix=f"branch-{self.executor.scope_id}",
+            )
+        return self.pool
+
+    def close(self, state: ExecutionState) -> None:
+        """Let workers end; the invocation joins those still running (orphans) at its end."""
+        if self.pool is None:
+            return
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.running:
+            state.register_branch_pool(self.pool)
+
+    def suspend(self) -> NoReturn:
+        """Every started branch is blocked: suspend until the earliest can go on."""
+        if self.retryable_error is not None:
+            raise self.retryable_error
+        resume_times = [b.resume_at for b in self.by_index.values() if b.resume_at is not None]
+        if resume_times:
+            raise TimedSuspendExecution(
+                "Every started branch of the batch is blocked; the earliest resumes at its time",
+                min(resume_times),
+            )
+        raise SuspendExecution("Every started branch of the batch is blocked until woken")
+
+    def apply(self, event: BranchEvent[ResultType]) -> bool:
+        """Record how a branch run ended; False when the batch must stop (orphaned)."""
+        branch = self.by_index[event.index]
+        self.running -= 1
+        self._changed = True
+        match event.kind:
+            case BranchEventKind.COMPLETED:
+                branch.complete(event.result)
+                self.succeeded += 1
+                self.in_flight -= 1
+            case BranchEventKind.FAILED if event.error is not None:
+                branch.fail(event.error)
+                self.failed += 1
+                self.in_flight -= 1
+                self.retryable_error = _retryable(event.error) or self.retryable_error
+            case BranchEventKind.SUSPENDED:
+                branch.suspend()
+            case BranchEventKind.SUSPENDED_UNTIL if event.resume_at is not None:
+                branch.suspend_until(event.resume_at)
+            case BranchEventKind.ORPHANED:
+                # An enclosing batch completed: this batch's result is discarded.
+                return False
+            case BranchEventKind.FATAL if event.fatal_error is not None:
+                raise event.fatal_error
+            case _:
+                msg = f"Unhandled branch event: {event}"
+                raise InvalidStateError(msg)
+        return True
+
+    def apply_raced_events(self) -> None:
+        """Give branches that finished while the batch completed their true status."""
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            branch = self.by_index[event.index]
+            if event.kind is BranchEventKind.COMPLETED:
+                branch.complete(event.result)
+            elif event.kind is BranchEventKind.FAILED and event.error is not None:
+                branch.fail(event.error)
+                self.retryable_error = _retryable(event.error) or self.retryable_error
+            elif event.kind is BranchEventKind.FATAL and event.fatal_error is not None:
+                raise event.fatal_error
+
+
+def _retryable(error: Exception) -> InvocationError | None:
+    """The error when it must fail the invocation (to be retried), not the branch."""
+    return error if isinstance(error, InvocationError) and error.is_retryable() else None
