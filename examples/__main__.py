@@ -22,6 +22,7 @@ from examples import (
     approval,
     batch,
     custom_serdes,
+    nested_workflows,
     retry_by_error_type,
     step_semantics,
 )
@@ -45,6 +46,11 @@ WORKFLOWS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("completion-policy-4-failures", batch.process_items, {"outcomes": "sfsfsfssff"}),
     ("completion-policy-7-and-2", batch.process_items, {"outcomes": "sfssfssss" + "s"}),
     ("find-match", batch.find_match, {"candidates": ["a", "b", "c", "d"], "wanted": "b"}),
+    (
+        "orchestrator",
+        nested_workflows.orchestrator,
+        {"batches": [{"items": ["a", "b", "c"]}, {"items": ["d", "e"]}]},
+    ),
 ]
 
 
@@ -104,6 +110,7 @@ def run(
 
 def main() -> None:
     with LocalEngine() as engine:
+        engine.register_durable_function(nested_workflows.WORKER_NAME, nested_workflows.worker)
         for name, handler, event in WORKFLOWS:
             run(engine, name, handler, event)
         run(
