@@ -13,7 +13,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from durable_lambda.lambda_service import ErrorObject, Operation, from_millis, to_millis
+from durable_lambda.lambda_service import (
+    ErrorObject,
+    Operation,
+    epoch_millis,
+    from_millis,
+    to_millis,
+)
 
 Event = dict[str, Any]
 
@@ -43,8 +49,8 @@ def operation_event(
         event["Name"] = operation.name
     if operation.parent_id:
         event["ParentId"] = operation.parent_id
-    event["EventTimestamp"] = to_millis(timestamp)
-    event[f"{event_type}Details"] = dict(details or {})
+    event["EventTimestamp"] = epoch_millis(timestamp)
+    event[f"{event_type}Details"] = dict(details) if details else {}
     return event
 
 

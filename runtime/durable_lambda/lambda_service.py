@@ -365,8 +365,8 @@ class Operation:
         invoke = data.get("ChainedInvokeDetails")
         return cls(
             operation_id=data["Id"],
-            operation_type=OperationType(data["Type"]),
-            status=OperationStatus(data["Status"]),
+            operation_type=_OPERATION_TYPES[data["Type"]],
+            status=_OPERATION_STATUSES[data["Status"]],
             parent_id=data.get("ParentId"),
             name=data.get("Name"),
             start_timestamp=moment(data.get("StartTimestamp")),
@@ -421,8 +421,8 @@ class Operation:
     def _to_mapping(self, moment: Any) -> dict[str, Any]:
         result: dict[str, Any] = {
             "Id": self.operation_id,
-            "Type": self.operation_type.value,
-            "Status": self.status.value,
+            "Type": self.operation_type._value_,
+            "Status": self.status._value_,
         }
         if self.parent_id:
             result["ParentId"] = self.parent_id
@@ -458,6 +458,10 @@ class Operation:
         if self.chained_invoke_details:
             result["ChainedInvokeDetails"] = _outcome_fields(self.chained_invoke_details)
         return result
+
+
+_OPERATION_TYPES = {member._value_: member for member in OperationType}
+_OPERATION_STATUSES = {member._value_: member for member in OperationStatus}
 
 
 def _identity(value: Any) -> Any:

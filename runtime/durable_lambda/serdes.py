@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 TYPE_TOKEN = "t"  # noqa: S105 - an envelope key, not a secret
 VALUE_TOKEN = "v"  # noqa: S105
 
@@ -197,8 +199,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
         if SerDes.is_primitive(value):
-            return json.dumps(value, separators=(",", ":"))
-        return json.dumps(_encode(value), separators=(",", ":"))
+            return _compact_json(value)
+        return _compact_json(_encode(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
         obj = json.loads(data)

@@ -32,35 +32,45 @@ class CheckpointWriter:
     def __init__(self, store: Store, lease: Lease) -> None:
         self._store = store
         self._lease = lease
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)
+        """Signals writes finishing (and failing) to waiting callers."""
+        self._scheduled = threading.Condition(lock)
+        """Signals the background thread that an asynchronous write is due."""
         self._pending = CheckpointBatch()
         self._queued = 0
         self._written = 0
         self._flushing = False
+        self._flush_scheduled = False
         self._failure: BaseException | None = None
         self._closed = False
         self._background: threading.Thread | None = None
 
     def enqueue(self, transition: Transition, *, sync: bool) -> int:
-        """Queue a transition; returns its ticket for ``wait``."""
-        with self._cond:
+        """Queue a transition; returns its ticket for ``wait``.
+
+        An asynchronous one is written within ``ASYNC_LINGER_SECONDS`` unless
+        a synchronous write takes it along first.
+        """
+        with self._changed:
             self._pending.add(transition)
             self._queued += 1
-            if not sync:
+            if not sync and not self._flush_scheduled:
+                self._flush_scheduled = True
                 self._ensure_background()
-                self._cond.notify_all()
+                self._scheduled.notify()
             return self._queued
 
     def wait(self, ticket: int) -> None:
         """Return once the transition with ``ticket`` (and all before it) is durable."""
         while True:
-            with self._cond:
+            with self._changed:
                 if self._failure is not None:
                     raise self._failure
                 if self._written >= ticket:
                     return
                 if self._flushing:
-                    self._cond.wait()
+                    self._changed.wait()
                     continue
                 batch, upto = self._take()
             self._write(batch, upto)
@@ -70,9 +80,9 @@ class CheckpointWriter:
         try:
             self.wait(self._queued)
         finally:
-            with self._cond:
+            with self._changed:
                 self._closed = True
-                self._cond.notify_all()
+                self._scheduled.notify()
             if self._background is not None:
                 self._background.join()
 
@@ -93,16 +103,17 @@ class CheckpointWriter:
             failure.__cause__ = e
             self._fail(failure)
             raise failure from e
-        with self._cond:
+        with self._changed:
             self._written = upto
             self._flushing = False
-            self._cond.notify_all()
+            self._changed.notify_all()
 
     def _fail(self, failure: BaseException) -> None:
-        with self._cond:
+        with self._changed:
             self._failure = failure
             self._flushing = False
-            self._cond.notify_all()
+            self._changed.notify_all()
+            self._scheduled.notify()
 
     def _ensure_background(self) -> None:
         if self._background is None:
@@ -113,17 +124,14 @@ class CheckpointWriter:
 
     def _write_in_background(self) -> None:
         while True:
-            with self._cond:
-                while (
-                    not self._closed
-                    and (self._flushing or self._written == self._queued)
-                    and self._failure is None
-                ):
-                    self._cond.wait()
+            with self._changed:
+                while not (self._flush_scheduled or self._closed or self._failure):
+                    self._scheduled.wait()
                 if self._closed or self._failure is not None:
                     return
             time.sleep(ASYNC_LINGER_SECONDS)
-            with self._cond:
+            with self._changed:
+                self._flush_scheduled = False
                 if self._flushing or self._written == self._queued:
                     continue
                 batch, upto = self._take()

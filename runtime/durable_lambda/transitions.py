@@ -64,6 +64,9 @@ def parse_operation_timer(key: str) -> tuple[str, str] | None:
     return (kind, operation_id) if separator and operation_id else None
 
 
+_TERMINAL = frozenset(status._value_ for status in TERMINAL_STATUSES)
+
+
 def new_operation(
     update: OperationUpdate,
     current: Operation | None,
@@ -80,7 +83,7 @@ def new_operation(
         name=update.name,
         sub_type=update.sub_type,
         start_timestamp=current.start_timestamp if current else now,
-        end_timestamp=now if status in TERMINAL_STATUSES else None,
+        end_timestamp=now if status._value_ in _TERMINAL else None,
         **details,
     )
 
@@ -225,13 +228,13 @@ def invalid_update(update: OperationUpdate) -> InvalidStateError:
     )
 
 
-_UPDATE_HANDLERS: dict[
-    OperationType,
-    Callable[[OperationUpdate, Operation | None, datetime.datetime], Transition],
-] = {
-    OperationType.STEP: _step,
-    OperationType.WAIT: _wait,
-    OperationType.CONTEXT: _context,
+UpdateHandler = Callable[[OperationUpdate, Operation | None, datetime.datetime], Transition]
+
+# Keyed by the operation type's value: a str hashes in C, an Enum member in Python.
+_UPDATE_HANDLERS: dict[str, UpdateHandler] = {
+    OperationType.STEP._value_: _step,
+    OperationType.WAIT._value_: _wait,
+    OperationType.CONTEXT._value_: _context,
 }
 
 
@@ -240,14 +243,14 @@ def register_update_handler(
     handler: Callable[[OperationUpdate, Operation | None, datetime.datetime], Transition],
 ) -> None:
     """Add the transitions of an operation type defined in its own module."""
-    _UPDATE_HANDLERS[operation_type] = handler
+    _UPDATE_HANDLERS[operation_type._value_] = handler
 
 
 def apply_update(
     update: OperationUpdate, current: Operation | None, now: datetime.datetime
 ) -> Transition:
     """The transition a checkpoint causes."""
-    handler = _UPDATE_HANDLERS.get(update.operation_type)
+    handler = _UPDATE_HANDLERS.get(update.operation_type._value_)
     if handler is None:
         raise invalid_update(update)
     return handler(update, current, now)
@@ -279,20 +282,20 @@ def _wait_or_step_timer(
     return None
 
 
-_TIMER_HANDLERS: dict[OperationType, TimerHandler] = {
-    OperationType.WAIT: _wait_or_step_timer,
-    OperationType.STEP: _wait_or_step_timer,
+_TIMER_HANDLERS: dict[str, TimerHandler] = {
+    OperationType.WAIT._value_: _wait_or_step_timer,
+    OperationType.STEP._value_: _wait_or_step_timer,
 }
 
 
 def register_timer_handler(operation_type: OperationType, handler: TimerHandler) -> None:
     """Add what timers of an operation type defined in its own module do."""
-    _TIMER_HANDLERS[operation_type] = handler
+    _TIMER_HANDLERS[operation_type._value_] = handler
 
 
 def on_timer(operation: Operation, kind: str, now: datetime.datetime) -> Transition | None:
     """The transition when an operation's timer fires; None if it no longer waits."""
-    handler = _TIMER_HANDLERS.get(operation.operation_type)
+    handler = _TIMER_HANDLERS.get(operation.operation_type._value_)
     return handler(operation, kind, now) if handler else None
 
 
@@ -307,19 +310,19 @@ class Completion:
 
 CompletionHandler = Callable[[Operation, Completion, datetime.datetime], Transition | None]
 
-_COMPLETION_HANDLERS: dict[OperationType, CompletionHandler] = {}
+_COMPLETION_HANDLERS: dict[str, CompletionHandler] = {}
 
 
 def register_completion_handler(operation_type: OperationType, handler: CompletionHandler) -> None:
     """Add how an operation type defined in its own module takes an outside outcome."""
-    _COMPLETION_HANDLERS[operation_type] = handler
+    _COMPLETION_HANDLERS[operation_type._value_] = handler
 
 
 def on_completion(
     operation: Operation, completion: Completion, now: datetime.datetime
 ) -> Transition | None:
     """The transition an outside outcome causes; None if the operation no longer waits."""
-    handler = _COMPLETION_HANDLERS.get(operation.operation_type)
+    handler = _COMPLETION_HANDLERS.get(operation.operation_type._value_)
     if handler is None:
         msg = (
             f"A {operation.operation_type.value} operation cannot be completed from outside "

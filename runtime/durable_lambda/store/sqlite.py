@@ -85,7 +85,6 @@ CREATE TABLE IF NOT EXISTS executions (
     lease_started_ms INTEGER,
     lease_until_ms INTEGER,
     wake_seq INTEGER NOT NULL DEFAULT 0,
-    event_seq INTEGER NOT NULL DEFAULT 0,
     UNIQUE (function_name, execution_name)
 );
 CREATE TABLE IF NOT EXISTS operations (
@@ -311,25 +310,29 @@ class SqliteStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
+        operations = [
+            (execution_id, op_id, _dumps(op.to_json_dict()))
+            for op_id, op in batch.operations.items()
+        ]
+        callbacks = [
+            (op.callback_details.token_hash, execution_id, op_id)
+            for op_id, op in batch.operations.items()
+            if op.callback_details is not None and op.callback_details.token_hash
+        ]
         with self._transaction() as db:
             self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
-            db.executemany(
-                "INSERT INTO operations (execution_id, operation_id, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (execution_id, operation_id) DO UPDATE SET body = excluded.body",
-                [
-                    (execution_id, op_id, _dumps(op.to_json_dict()))
-                    for op_id, op in batch.operations.items()
-                ],
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
-                "VALUES (?, ?, ?)",
-                [
-                    (op.callback_details.token_hash, execution_id, op_id)
-                    for op_id, op in batch.operations.items()
-                    if op.callback_details is not None and op.callback_details.token_hash
-                ],
-            )
+            if operations:
+                db.executemany(
+                    "INSERT INTO operations (execution_id, operation_id, body) VALUES (?, ?, ?) "
+                    "ON CONFLICT (execution_id, operation_id) DO UPDATE SET body = excluded.body",
+                    operations,
+                )
+            if callbacks:
+                db.executemany(
+                    "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
+                    "VALUES (?, ?, ?)",
+                    callbacks,
+                )
             self._apply_timers(db, execution_id, batch.timers)
 
     def finish_invocation(
@@ -588,21 +591,26 @@ class SqliteStore:
         events: Sequence[Event],
         epoch: int | None = None,
     ) -> None:
-        fence = "" if epoch is None else " AND epoch = ? AND status = 'RUNNING'"
-        params: tuple[Any, ...] = (len(events), execution_id)
         if epoch is not None:
-            params += (epoch,)
-        row = db.execute(
-            f"UPDATE executions SET event_seq = event_seq + ? WHERE execution_id = ?{fence} "  # noqa: S608
-            "RETURNING event_seq",
-            params,
-        ).fetchone()
-        if row is None:
-            raise LeaseLostError(f"Execution {execution_id} is no longer held by this invocation")
-        first = row[0] - len(events) + 1
+            row = db.execute(
+                "SELECT epoch, status, (SELECT COALESCE(MAX(event_id), 0) FROM events "
+                "WHERE execution_id = ?1) FROM executions WHERE execution_id = ?1",
+                (execution_id,),
+            ).fetchone()
+            if row is None or row[0] != epoch or row[1] != ExecutionStatus.RUNNING.value:
+                msg = f"Execution {execution_id} is no longer held by this invocation"
+                raise LeaseLostError(msg)
+            last = row[2]
+        elif events:
+            (last,) = db.execute(
+                "SELECT COALESCE(MAX(event_id), 0) FROM events WHERE execution_id = ?",
+                (execution_id,),
+            ).fetchone()
+        if not events:
+            return
         db.executemany(
             "INSERT INTO events (execution_id, event_id, body) VALUES (?, ?, ?)",
-            [(execution_id, first + i, _dumps(e)) for i, e in enumerate(events)],
+            [(execution_id, last + i, _dumps(e)) for i, e in enumerate(events, start=1)],
         )
 
     def _apply_transition(
