@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -247,3 +248,17 @@ def test_file_durability_is_chosen_by_name(tmp_path: Path) -> None:
     assert reopened.get_execution(execution_id).status is ExecutionStatus.RUNNING
     reopened.close()
     store.close()
+
+
+def test_a_file_laid_out_by_another_schema_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    legacy = sqlite3.connect(path)
+    legacy.execute("CREATE TABLE operations (execution_id TEXT, operation_id TEXT, body TEXT)")
+    legacy.execute("INSERT INTO operations VALUES ('e', '1', '{}')")
+    legacy.commit()
+    legacy.close()
+    with pytest.raises(ValidationError, match=r"schema version 0; this version reads schema"):
+        SqliteStore(str(path))
+    kept = sqlite3.connect(path)
+    assert kept.execute("SELECT body FROM operations").fetchall() == [("{}",)]
+    kept.close()

@@ -418,6 +418,10 @@ class Operation:
         """The stored shape, timestamps as epoch milliseconds."""
         return self._to_mapping(to_millis)
 
+    def details_to_json_dict(self) -> dict[str, Any]:
+        """Only the ``<Kind>Details`` objects of the stored shape."""
+        return self._details_mapping(to_millis)
+
     def _to_mapping(self, moment: Any) -> dict[str, Any]:
         result: dict[str, Any] = {
             "Id": self.operation_id,
@@ -434,6 +438,11 @@ class Operation:
             result["StartTimestamp"] = moment(self.start_timestamp)
         if self.end_timestamp:
             result["EndTimestamp"] = moment(self.end_timestamp)
+        result.update(self._details_mapping(moment))
+        return result
+
+    def _details_mapping(self, moment: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         if self.execution_details:
             result["ExecutionDetails"] = {"InputPayload": self.execution_details.input_payload}
         if self.context_details:

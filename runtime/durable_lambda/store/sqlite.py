@@ -30,6 +30,7 @@ from durable_lambda.lambda_service import (
     epoch_millis,
     from_epoch_millis,
     from_millis,
+    to_millis,
 )
 from durable_lambda.store.contract import (
     EXECUTION_TIMEOUT_TIMER,
@@ -66,6 +67,9 @@ MEMORY = ":memory:"
 Durability = Literal["process", "power"]
 _SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
 
+SCHEMA_VERSION = 2
+"""The table layout this module reads and writes (SQLite ``user_version``)."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
     execution_id TEXT PRIMARY KEY,
@@ -90,13 +94,26 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE TABLE IF NOT EXISTS operations (
     execution_id TEXT NOT NULL,
     operation_id TEXT NOT NULL,
-    body TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    parent_id TEXT,
+    name TEXT,
+    sub_type TEXT,
+    start_ms INTEGER,
+    end_ms INTEGER,
+    details TEXT,
     PRIMARY KEY (execution_id, operation_id)
 );
 CREATE TABLE IF NOT EXISTS events (
     execution_id TEXT NOT NULL,
     event_id INTEGER NOT NULL,
-    body TEXT NOT NULL,
+    type TEXT NOT NULL,
+    sub_type TEXT,
+    operation_id TEXT,
+    name TEXT,
+    parent_id TEXT,
+    timestamp_ms INTEGER NOT NULL,
+    details TEXT,
     PRIMARY KEY (execution_id, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
@@ -152,7 +169,23 @@ class SqliteStore:
         if path != MEMORY:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
-        self._db.executescript(_SCHEMA)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create the tables in a new database; refuse one laid out by another version."""
+        with self._lock:
+            (version,) = self._db.execute("PRAGMA user_version").fetchone()
+            (tables,) = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            if tables and version != SCHEMA_VERSION:
+                msg = (
+                    f"{self.path} holds a durable-lambda store of schema version {version}; "
+                    f"this version reads schema version {SCHEMA_VERSION}. "
+                    "Use a new file for this version."
+                )
+                self._db.close()
+                raise ValidationError(msg)
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @property
     def is_memory(self) -> bool:
@@ -300,9 +333,10 @@ class SqliteStore:
             (execution_id,),
         ).fetchone()
         operations = tuple(
-            Operation.from_json_dict(json.loads(body))
-            for (body,) in db.execute(
-                "SELECT body FROM operations WHERE execution_id = ? ORDER BY rowid",
+            _operation(row)
+            for row in db.execute(
+                f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
+                "WHERE execution_id = ? ORDER BY rowid",
                 (execution_id,),
             )
         )
@@ -310,10 +344,7 @@ class SqliteStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
-        operations = [
-            (execution_id, op_id, _dumps(op.to_json_dict()))
-            for op_id, op in batch.operations.items()
-        ]
+        operations = [_operation_row(execution_id, op) for op in batch.operations.values()]
         callbacks = [
             (op.callback_details.token_hash, execution_id, op_id)
             for op_id, op in batch.operations.items()
@@ -322,11 +353,7 @@ class SqliteStore:
         with self._transaction() as db:
             self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
             if operations:
-                db.executemany(
-                    "INSERT INTO operations (execution_id, operation_id, body) VALUES (?, ?, ?) "
-                    "ON CONFLICT (execution_id, operation_id) DO UPDATE SET body = excluded.body",
-                    operations,
-                )
+                db.executemany(_UPSERT_OPERATION, operations)
             if callbacks:
                 db.executemany(
                     "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
@@ -426,13 +453,10 @@ class SqliteStore:
             if operation_timer is None:
                 return False
             kind, operation_id = operation_timer
-            row = db.execute(
-                "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
-                (execution_id, operation_id),
-            ).fetchone()
-            if row is None:
+            operation = self._read_operation(db, execution_id, operation_id)
+            if operation is None:
                 return False
-            transition = on_timer(Operation.from_json_dict(json.loads(row[0])), kind, now)
+            transition = on_timer(operation, kind, now)
             if transition is None:
                 return False
             self._apply_transition(db, execution_id, transition, wake=True)
@@ -488,11 +512,10 @@ class SqliteStore:
             if status != ExecutionStatus.RUNNING.value:
                 msg = f"The execution of this callback has ended ({status})"
                 raise CallbackClosedError(msg)
-            (body,) = db.execute(
-                "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
-                (execution_id, operation_id),
-            ).fetchone()
-            operation = Operation.from_json_dict(json.loads(body))
+            operation = self._read_operation(db, execution_id, operation_id)
+            if operation is None:
+                msg = "No callback has this id"
+                raise CallbackNotFoundError(msg)
             if operation.status is not OperationStatus.STARTED:
                 msg = f"This callback no longer waits: it is {operation.status.value}"
                 raise CallbackClosedError(msg)
@@ -527,13 +550,10 @@ class SqliteStore:
         ).fetchone()
         if status is None or status[0] != ExecutionStatus.RUNNING.value:
             return False
-        row = db.execute(
-            "SELECT body FROM operations WHERE execution_id = ? AND operation_id = ?",
-            (execution_id, operation_id),
-        ).fetchone()
-        if row is None:
+        operation = self._read_operation(db, execution_id, operation_id)
+        if operation is None:
             return False
-        transition = on_completion(Operation.from_json_dict(json.loads(row[0])), completion, now)
+        transition = on_completion(operation, completion, now)
         if transition is None:
             return False
         self._apply_transition(db, execution_id, transition, wake=True)
@@ -558,18 +578,20 @@ class SqliteStore:
     def get_operations(self, execution_id: str) -> list[Operation]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM operations WHERE execution_id = ? ORDER BY rowid",
+                f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
+                "WHERE execution_id = ? ORDER BY rowid",
                 (execution_id,),
             ).fetchall()
-        return [Operation.from_json_dict(json.loads(body)) for (body,) in rows]
+        return [_operation(row) for row in rows]
 
     def get_history(self, execution_id: str) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT event_id, body FROM events WHERE execution_id = ? ORDER BY event_id",
+                f"SELECT {_EVENT_COLUMNS} FROM events "  # noqa: S608
+                "WHERE execution_id = ? ORDER BY event_id",
                 (execution_id,),
             ).fetchall()
-        return [{**json.loads(body), "EventId": event_id} for event_id, body in rows]
+        return [_event(row) for row in rows]
 
     def opener(self) -> Callable[[], SqliteStore]:
         if self.is_memory:
@@ -609,9 +631,21 @@ class SqliteStore:
         if not events:
             return
         db.executemany(
-            "INSERT INTO events (execution_id, event_id, body) VALUES (?, ?, ?)",
-            [(execution_id, last + i, _dumps(e)) for i, e in enumerate(events, start=1)],
+            "INSERT INTO events (execution_id, event_id, type, sub_type, operation_id, name, "
+            "parent_id, timestamp_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_event_row(execution_id, last + i, e) for i, e in enumerate(events, start=1)],
         )
+
+    @staticmethod
+    def _read_operation(
+        db: sqlite3.Connection, execution_id: str, operation_id: str
+    ) -> Operation | None:
+        row = db.execute(
+            f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
+            "WHERE execution_id = ? AND operation_id = ?",
+            (execution_id, operation_id),
+        ).fetchone()
+        return _operation(row) if row is not None else None
 
     def _apply_transition(
         self, db: sqlite3.Connection, execution_id: str, transition: Transition, *, wake: bool
@@ -619,10 +653,7 @@ class SqliteStore:
         """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
         operation = transition.operation
         self._append_events(db, execution_id, transition.events)
-        db.execute(
-            "UPDATE operations SET body = ? WHERE execution_id = ? AND operation_id = ?",
-            (_dumps(operation.to_json_dict()), execution_id, operation.operation_id),
-        )
+        db.execute(_UPSERT_OPERATION, _operation_row(execution_id, operation))
         self._apply_timers(db, execution_id, {t.key: t.due for t in transition.timers})
         if wake:
             db.execute(
@@ -727,6 +758,80 @@ class SqliteStore:
             )
 
     # endregion
+
+
+_OPERATION_COLUMNS = (
+    "operation_id, type, status, parent_id, name, sub_type, start_ms, end_ms, details"
+)
+_UPSERT_OPERATION = (
+    "INSERT INTO operations (execution_id, operation_id, type, status, parent_id, name, "
+    "sub_type, start_ms, end_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (execution_id, operation_id) DO UPDATE SET status = excluded.status, "
+    "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
+)
+_EVENT_COLUMNS = "event_id, type, sub_type, operation_id, name, parent_id, timestamp_ms, details"
+
+
+def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
+    """An operation as stored: its identity in columns, its details as JSON."""
+    details = operation.details_to_json_dict()
+    return (
+        execution_id,
+        operation.operation_id,
+        operation.operation_type._value_,
+        operation.status._value_,
+        operation.parent_id,
+        operation.name,
+        operation.sub_type,
+        to_millis(operation.start_timestamp),
+        to_millis(operation.end_timestamp),
+        _dumps(details) if details else None,
+    )
+
+
+def _operation(row: Sequence[Any]) -> Operation:
+    operation_id, type_, status, parent_id, name, sub_type, start_ms, end_ms, details = row
+    mapping: dict[str, Any] = json.loads(details) if details else {}
+    mapping.update(
+        Id=operation_id,
+        Type=type_,
+        Status=status,
+        ParentId=parent_id,
+        Name=name,
+        SubType=sub_type,
+        StartTimestamp=start_ms,
+        EndTimestamp=end_ms,
+    )
+    return Operation.from_json_dict(mapping)
+
+
+_EVENT_FIELDS = ("SubType", "Id", "Name", "ParentId")
+
+
+def _event_row(execution_id: str, event_id: int, event: Event) -> tuple[Any, ...]:
+    """An event as stored: its identity in columns, its details as JSON when any."""
+    event_type = event["EventType"]
+    details = event.get(f"{event_type}Details")
+    return (
+        execution_id,
+        event_id,
+        event_type,
+        *(event.get(field) for field in _EVENT_FIELDS),
+        event["EventTimestamp"],
+        _dumps(details) if details else None,
+    )
+
+
+def _event(row: Sequence[Any]) -> Event:
+    event_id, event_type, sub_type, operation_id, name, parent_id, timestamp_ms, details = row
+    event: Event = {"EventType": event_type}
+    for field, value in zip(_EVENT_FIELDS, (sub_type, operation_id, name, parent_id), strict=True):
+        if value is not None:
+            event[field] = value
+    event["EventTimestamp"] = timestamp_ms
+    event[f"{event_type}Details"] = json.loads(details) if details else {}
+    event["EventId"] = event_id
+    return event
 
 
 def _record(row: Sequence[Any]) -> ExecutionRecord:
