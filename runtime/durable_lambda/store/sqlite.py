@@ -67,7 +67,7 @@ MEMORY = ":memory:"
 Durability = Literal["process", "power"]
 _SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The table layout this module reads and writes (SQLite ``user_version``)."""
 
 _SCHEMA = """
@@ -106,15 +106,10 @@ CREATE TABLE IF NOT EXISTS operations (
 );
 CREATE TABLE IF NOT EXISTS events (
     execution_id TEXT NOT NULL,
-    event_id INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    sub_type TEXT,
-    operation_id TEXT,
-    name TEXT,
-    parent_id TEXT,
-    timestamp_ms INTEGER NOT NULL,
-    details TEXT,
-    PRIMARY KEY (execution_id, event_id)
+    last_event_id INTEGER NOT NULL,
+    first_event_id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, last_event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
     execution_id TEXT NOT NULL,
@@ -587,11 +582,15 @@ class SqliteStore:
     def get_history(self, execution_id: str) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events "  # noqa: S608
-                "WHERE execution_id = ? ORDER BY event_id",
+                "SELECT first_event_id, body FROM events "
+                "WHERE execution_id = ? ORDER BY last_event_id",
                 (execution_id,),
             ).fetchall()
-        return [_event(row) for row in rows]
+        return [
+            {**event, "EventId": event_id}
+            for first_event_id, body in rows
+            for event_id, event in enumerate(json.loads(body), start=first_event_id)
+        ]
 
     def opener(self) -> Callable[[], SqliteStore]:
         if self.is_memory:
@@ -615,7 +614,7 @@ class SqliteStore:
     ) -> None:
         if epoch is not None:
             row = db.execute(
-                "SELECT epoch, status, (SELECT COALESCE(MAX(event_id), 0) FROM events "
+                "SELECT epoch, status, (SELECT COALESCE(MAX(last_event_id), 0) FROM events "
                 "WHERE execution_id = ?1) FROM executions WHERE execution_id = ?1",
                 (execution_id,),
             ).fetchone()
@@ -625,15 +624,15 @@ class SqliteStore:
             last = row[2]
         elif events:
             (last,) = db.execute(
-                "SELECT COALESCE(MAX(event_id), 0) FROM events WHERE execution_id = ?",
+                "SELECT COALESCE(MAX(last_event_id), 0) FROM events WHERE execution_id = ?",
                 (execution_id,),
             ).fetchone()
         if not events:
             return
-        db.executemany(
-            "INSERT INTO events (execution_id, event_id, type, sub_type, operation_id, name, "
-            "parent_id, timestamp_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_event_row(execution_id, last + i, e) for i, e in enumerate(events, start=1)],
+        db.execute(
+            "INSERT INTO events (execution_id, last_event_id, first_event_id, body) "
+            "VALUES (?, ?, ?, ?)",
+            (execution_id, last + len(events), last + 1, _dumps(events)),
         )
 
     @staticmethod
@@ -769,7 +768,6 @@ _UPSERT_OPERATION = (
     "ON CONFLICT (execution_id, operation_id) DO UPDATE SET status = excluded.status, "
     "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
 )
-_EVENT_COLUMNS = "event_id, type, sub_type, operation_id, name, parent_id, timestamp_ms, details"
 
 
 def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
@@ -803,35 +801,6 @@ def _operation(row: Sequence[Any]) -> Operation:
         EndTimestamp=end_ms,
     )
     return Operation.from_json_dict(mapping)
-
-
-_EVENT_FIELDS = ("SubType", "Id", "Name", "ParentId")
-
-
-def _event_row(execution_id: str, event_id: int, event: Event) -> tuple[Any, ...]:
-    """An event as stored: its identity in columns, its details as JSON when any."""
-    event_type = event["EventType"]
-    details = event.get(f"{event_type}Details")
-    return (
-        execution_id,
-        event_id,
-        event_type,
-        *(event.get(field) for field in _EVENT_FIELDS),
-        event["EventTimestamp"],
-        _dumps(details) if details else None,
-    )
-
-
-def _event(row: Sequence[Any]) -> Event:
-    event_id, event_type, sub_type, operation_id, name, parent_id, timestamp_ms, details = row
-    event: Event = {"EventType": event_type}
-    for field, value in zip(_EVENT_FIELDS, (sub_type, operation_id, name, parent_id), strict=True):
-        if value is not None:
-            event[field] = value
-    event["EventTimestamp"] = timestamp_ms
-    event[f"{event_type}Details"] = json.loads(details) if details else {}
-    event["EventId"] = event_id
-    return event
 
 
 def _record(row: Sequence[Any]) -> ExecutionRecord:
