@@ -21,7 +21,7 @@ import types
 import typing
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -107,85 +107,98 @@ class JsonSerDes(SerDes[T]):
         return json.loads(data)  # type: ignore[no-any-return]
 
 
-def _encode(obj: Any) -> dict[str, Any]:
-    match obj:
-        case None:
-            return {TYPE_TOKEN: TypeTag.NONE, VALUE_TOKEN: None}
-        case str():
-            return {TYPE_TOKEN: TypeTag.STR, VALUE_TOKEN: obj}
-        case bool():
-            return {TYPE_TOKEN: TypeTag.BOOL, VALUE_TOKEN: obj}
-        case int():
-            return {TYPE_TOKEN: TypeTag.INT, VALUE_TOKEN: obj}
-        case float():
-            return {TYPE_TOKEN: TypeTag.FLOAT, VALUE_TOKEN: obj}
-        case bytes() | bytearray() | memoryview():
-            encoded = base64.b64encode(bytes(obj)).decode("ascii")
-            return {TYPE_TOKEN: TypeTag.BYTES, VALUE_TOKEN: encoded}
-        case uuid.UUID():
-            return {TYPE_TOKEN: TypeTag.UUID, VALUE_TOKEN: str(obj)}
-        case Decimal():
-            return {TYPE_TOKEN: TypeTag.DECIMAL, VALUE_TOKEN: str(obj)}
-        case datetime():
-            return {TYPE_TOKEN: TypeTag.DATETIME, VALUE_TOKEN: obj.isoformat()}
-        case date():
-            return {TYPE_TOKEN: TypeTag.DATE, VALUE_TOKEN: obj.isoformat()}
-        case BatchResult():
-            return {
-                TYPE_TOKEN: TypeTag.BATCH_RESULT,
-                VALUE_TOKEN: _encode(obj.to_dict())[VALUE_TOKEN],
-            }
-        case list():
-            return {TYPE_TOKEN: TypeTag.LIST, VALUE_TOKEN: [_encode(v) for v in obj]}
-        case tuple():
-            return {TYPE_TOKEN: TypeTag.TUPLE, VALUE_TOKEN: [_encode(v) for v in obj]}
-        case dict():
-            if any(not isinstance(k, str) for k in obj):
-                msg = "Only str dictionary keys can be serialized"
-                raise SerDesError(msg)
-            return {
-                TYPE_TOKEN: TypeTag.DICT,
-                VALUE_TOKEN: {k: _encode(v) for k, v in obj.items()},
-            }
-        case _:
-            msg = f"Unsupported type: {type(obj)}"
-            raise SerDesError(msg)
+def _tagged(tag: TypeTag, to_value: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    tag_value = tag.value
+    return lambda obj: {TYPE_TOKEN: tag_value, VALUE_TOKEN: to_value(obj)}
 
 
-def _decode(tag: str, value: Any) -> Any:
-    match tag:
-        case TypeTag.NONE:
-            return None
-        case TypeTag.STR | TypeTag.BOOL | TypeTag.INT | TypeTag.FLOAT:
-            return value
-        case TypeTag.BYTES:
-            return base64.b64decode(value)
-        case TypeTag.UUID:
-            return uuid.UUID(value)
-        case TypeTag.DECIMAL:
-            return Decimal(value)
-        case TypeTag.DATETIME:
-            return datetime.fromisoformat(value)
-        case TypeTag.DATE:
-            return date.fromisoformat(value)
-        case TypeTag.LIST:
-            return [_unwrap(v) for v in _expect(value, list)]
-        case TypeTag.TUPLE:
-            return tuple(_unwrap(v) for v in _expect(value, list))
-        case TypeTag.DICT:
-            return {k: _unwrap(v) for k, v in _expect(value, dict).items()}
-        case TypeTag.BATCH_RESULT:
-            return BatchResult.from_dict(_decode(TypeTag.DICT, value))
-        case _:
-            msg = f'Unknown type tag: "{tag}"'
-            raise SerDesError(msg)
+def _as_is(obj: Any) -> Any:
+    return obj
 
 
-def _expect(value: Any, kind: type) -> Any:
-    if not isinstance(value, kind):
-        msg = f"Expected {kind.__name__}, got {type(value).__name__}"
+def _str_keyed(obj: dict[Any, Any]) -> dict[str, Any]:
+    if any(not isinstance(k, str) for k in obj):
+        msg = "Only str dictionary keys can be serialized"
         raise SerDesError(msg)
-    return value
+    return {k: _encode(v) for k, v in obj.items()}
+
+
+_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    type(None): _tagged(TypeTag.NONE, lambda _: None),
+    str: _tagged(TypeTag.STR, str),
+    bool: _tagged(TypeTag.BOOL, bool),
+    int: _tagged(TypeTag.INT, int),
+    float: _tagged(TypeTag.FLOAT, float),
+    bytes: _tagged(TypeTag.BYTES, lambda obj: base64.b64encode(bytes(obj)).decode("ascii")),
+    uuid.UUID: _tagged(TypeTag.UUID, str),
+    Decimal: _tagged(TypeTag.DECIMAL, str),
+    datetime: _tagged(TypeTag.DATETIME, lambda obj: obj.isoformat()),
+    date: _tagged(TypeTag.DATE, lambda obj: obj.isoformat()),
+    BatchResult: _tagged(TypeTag.BATCH_RESULT, lambda obj: _str_keyed(obj.to_dict())),
+    list: _tagged(TypeTag.LIST, lambda obj: [_encode(v) for v in obj]),
+    tuple: _tagged(TypeTag.TUPLE, lambda obj: [_encode(v) for v in obj]),
+    dict: _tagged(TypeTag.DICT, _str_keyed),
+}
+"""How each supported type is tagged, in the order subclasses are matched
+(``bool`` before ``int``, ``datetime`` before ``date``)."""
+_ENCODERS[bytearray] = _ENCODERS[memoryview] = _ENCODERS[bytes]
+
+
+def _encode(obj: Any) -> dict[str, Any]:
+    encoder = _ENCODERS.get(type(obj))
+    if encoder is None:
+        encoder = _encoder_for_subclass(obj)
+    return encoder(obj)
+
+
+def _encoder_for_subclass(obj: Any) -> Callable[[Any], dict[str, Any]]:
+    for kind, encoder in _ENCODERS.items():
+        if isinstance(obj, kind):
+            return encoder
+    msg = f"Unsupported type: {type(obj)}"
+    raise SerDesError(msg)
+
+
+def _expect(kind: type, to_value: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        if not isinstance(value, kind):
+            msg = f"Expected {kind.__name__}, got {type(value).__name__}"
+            raise SerDesError(msg)
+        return to_value(value)
+
+    return decode
+
+
+def _decode_dict(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: _unwrap(v) for k, v in value.items()}
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    TypeTag.NONE.value: lambda _: None,
+    TypeTag.STR.value: _as_is,
+    TypeTag.BOOL.value: _as_is,
+    TypeTag.INT.value: _as_is,
+    TypeTag.FLOAT.value: _as_is,
+    TypeTag.BYTES.value: base64.b64decode,
+    TypeTag.UUID.value: uuid.UUID,
+    TypeTag.DECIMAL.value: Decimal,
+    TypeTag.DATETIME.value: datetime.fromisoformat,
+    TypeTag.DATE.value: date.fromisoformat,
+    TypeTag.LIST.value: _expect(list, lambda value: [_unwrap(v) for v in value]),
+    TypeTag.TUPLE.value: _expect(list, lambda value: tuple(_unwrap(v) for v in value)),
+    TypeTag.DICT.value: _expect(dict, _decode_dict),
+    TypeTag.BATCH_RESULT.value: _expect(
+        dict, lambda value: BatchResult.from_dict(_decode_dict(value))
+    ),
+}
+
+
+def _decode(tag: Any, value: Any) -> Any:
+    decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+    if decoder is None:
+        msg = f'Unknown type tag: "{tag}"'
+        raise SerDesError(msg)
+    return decoder(value)
 
 
 def _unwrap(obj: Any) -> Any:

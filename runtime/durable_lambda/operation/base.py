@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, NoReturn, TypeVar, cast
 
+from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.exceptions import (
     DurableOperationError,
     SuspendExecution,
@@ -27,10 +28,16 @@ def raise_recorded_error(operation: Operation, error_cls: type[DurableOperationE
 def round_trip(
     serdes: SerDes[Any] | None, value: T, operation_id: str, execution_arn: str
 ) -> tuple[str | None, T]:
-    """Serialize ``value`` and read it back, so a first run returns what replay will."""
+    """Serialize ``value`` and read it back, so a first run returns what replay will.
+
+    A batch result under the default serdes is returned as is: its items were
+    read back from their own records, so reading it back again changes nothing.
+    """
     serialized: str | None = serialize(serdes, value, operation_id, execution_arn)
     if serialized is None:  # a custom serdes may record nothing
         return None, cast(T, None)
+    if serdes is None and isinstance(value, BatchResult):
+        return serialized, value
     return serialized, cast(T, deserialize(serdes, serialized, operation_id, execution_arn))
 
 
