@@ -3,7 +3,7 @@
 Shapes and names follow the AWS durable execution API (``Operation``,
 ``OperationUpdate``, ``ErrorObject`` and their details), so a checkpoint read
 from our store looks the same as one read from the managed service.
-``to_dict``/``from_dict`` use datetimes; ``to_json_dict``/``from_json_dict``
+``to_dict``/``from_dict`` use datetimes; ``details_to_json_dict``/``from_stored``
 use epoch milliseconds, the form the stores keep.
 """
 
@@ -351,18 +351,34 @@ class Operation:
         return cls._from_mapping(data, _identity)
 
     @classmethod
-    def from_json_dict(cls, data: Mapping[str, Any]) -> Operation:
-        """Build from the stored shape (timestamps as epoch milliseconds)."""
-        return cls._from_mapping(data, from_millis)
+    def from_stored(
+        cls,
+        *,
+        operation_id: str,
+        operation_type: str,
+        status: str,
+        parent_id: str | None,
+        name: str | None,
+        sub_type: str | None,
+        start_millis: int | None,
+        end_millis: int | None,
+        details: Mapping[str, Any],
+    ) -> Operation:
+        """Build from a store's columns and ``details_to_json_dict`` output."""
+        return cls(
+            operation_id,
+            _OPERATION_TYPES[operation_type],
+            _OPERATION_STATUSES[status],
+            parent_id,
+            name,
+            from_millis(start_millis),
+            from_millis(end_millis),
+            sub_type or None,
+            **_details_from_mapping(details, from_millis),
+        )
 
     @classmethod
     def _from_mapping(cls, data: Mapping[str, Any], moment: Any) -> Operation:
-        execution = data.get("ExecutionDetails")
-        context = data.get("ContextDetails")
-        step = data.get("StepDetails")
-        wait = data.get("WaitDetails")
-        callback = data.get("CallbackDetails")
-        invoke = data.get("ChainedInvokeDetails")
         return cls(
             operation_id=data["Id"],
             operation_type=_OPERATION_TYPES[data["Type"]],
@@ -372,51 +388,12 @@ class Operation:
             start_timestamp=moment(data.get("StartTimestamp")),
             end_timestamp=moment(data.get("EndTimestamp")),
             sub_type=data.get("SubType") or None,
-            execution_details=ExecutionDetails(execution.get("InputPayload"))
-            if execution is not None
-            else None,
-            context_details=ContextDetails(
-                replay_children=context.get("ReplayChildren", False),
-                result=context.get("Result"),
-                error=_error_from(context),
-            )
-            if context is not None
-            else None,
-            step_details=StepDetails(
-                attempt=step.get("Attempt", 0),
-                next_attempt_timestamp=moment(step.get("NextAttemptTimestamp")),
-                result=step.get("Result"),
-                error=_error_from(step),
-            )
-            if step is not None
-            else None,
-            wait_details=WaitDetails(moment(wait.get("ScheduledEndTimestamp")))
-            if wait is not None
-            else None,
-            callback_details=CallbackDetails(
-                callback_id=callback.get("CallbackId"),
-                result=callback.get("Result"),
-                error=_error_from(callback),
-                token_hash=callback.get("TokenHash"),
-                timeout_seconds=callback.get("Timeout", 0),
-                heartbeat_timeout_seconds=callback.get("HeartbeatTimeout", 0),
-            )
-            if callback is not None
-            else None,
-            chained_invoke_details=ChainedInvokeDetails(
-                result=invoke.get("Result"), error=_error_from(invoke)
-            )
-            if invoke is not None
-            else None,
+            **_details_from_mapping(data, moment),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The API shape, timestamps as datetimes."""
         return self._to_mapping(_identity)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The stored shape, timestamps as epoch milliseconds."""
-        return self._to_mapping(to_millis)
 
     def details_to_json_dict(self) -> dict[str, Any]:
         """Only the ``<Kind>Details`` objects of the stored shape."""
@@ -475,6 +452,42 @@ _OPERATION_STATUSES = {member._value_: member for member in OperationStatus}
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _details_from_mapping(data: Mapping[str, Any], moment: Any) -> dict[str, Any]:
+    """The ``*_details`` fields of an operation, from the ``<Kind>Details`` objects present."""
+    fields: dict[str, Any] = {}
+    if (execution := data.get("ExecutionDetails")) is not None:
+        fields["execution_details"] = ExecutionDetails(execution.get("InputPayload"))
+    if (context := data.get("ContextDetails")) is not None:
+        fields["context_details"] = ContextDetails(
+            replay_children=context.get("ReplayChildren", False),
+            result=context.get("Result"),
+            error=_error_from(context),
+        )
+    if (step := data.get("StepDetails")) is not None:
+        fields["step_details"] = StepDetails(
+            attempt=step.get("Attempt", 0),
+            next_attempt_timestamp=moment(step.get("NextAttemptTimestamp")),
+            result=step.get("Result"),
+            error=_error_from(step),
+        )
+    if (wait := data.get("WaitDetails")) is not None:
+        fields["wait_details"] = WaitDetails(moment(wait.get("ScheduledEndTimestamp")))
+    if (callback := data.get("CallbackDetails")) is not None:
+        fields["callback_details"] = CallbackDetails(
+            callback_id=callback.get("CallbackId"),
+            result=callback.get("Result"),
+            error=_error_from(callback),
+            token_hash=callback.get("TokenHash"),
+            timeout_seconds=callback.get("Timeout", 0),
+            heartbeat_timeout_seconds=callback.get("HeartbeatTimeout", 0),
+        )
+    if (invoke := data.get("ChainedInvokeDetails")) is not None:
+        fields["chained_invoke_details"] = ChainedInvokeDetails(
+            result=invoke.get("Result"), error=_error_from(invoke)
+        )
+    return fields
 
 
 def _callback_fields(details: CallbackDetails) -> dict[str, Any]:

@@ -789,18 +789,17 @@ def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
 
 def _operation(row: Sequence[Any]) -> Operation:
     operation_id, type_, status, parent_id, name, sub_type, start_ms, end_ms, details = row
-    mapping: dict[str, Any] = json.loads(details) if details else {}
-    mapping.update(
-        Id=operation_id,
-        Type=type_,
-        Status=status,
-        ParentId=parent_id,
-        Name=name,
-        SubType=sub_type,
-        StartTimestamp=start_ms,
-        EndTimestamp=end_ms,
+    return Operation.from_stored(
+        operation_id=operation_id,
+        operation_type=type_,
+        status=status,
+        parent_id=parent_id,
+        name=name,
+        sub_type=sub_type,
+        start_millis=start_ms,
+        end_millis=end_ms,
+        details=json.loads(details) if details else {},
     )
-    return Operation.from_json_dict(mapping)
 
 
 def _record(row: Sequence[Any]) -> ExecutionRecord:
