@@ -1,9 +1,9 @@
 """The concurrent executor behind map and parallel.
 
-One coordinating loop runs on the calling thread and owns every branch's
-state; worker threads run branches, each in its own child context, and
-report how each run ended as a ``BranchEvent`` on a queue. Branches start in
-index order, at most ``max_concurrency`` at a time; a blocked (suspended)
+Worker threads run branches, each in its own child context; the thread
+that ends a branch run records how it ended and starts the next branch
+itself, under one lock, while the calling thread waits for the batch to
+settle. Branches start in index order, at most ``max_concurrency`` at a time; a blocked (suspended)
 branch keeps its slot. The batch completes as soon as its completion policy
 is met: branches not started by then never start, and branches still
 running are reported STARTED and orphaned (their later checkpoints are
@@ -15,7 +15,7 @@ the unfinished ones.
 from __future__ import annotations
 
 import logging
-import queue
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -193,33 +193,29 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             durable_success=False,
         )
 
-    def _branch_worker(
-        self,
-        executor_context: DurableContext,
-        events: queue.SimpleQueue[BranchEvent[ResultType]],
-        executable: Executable[CallableType],
-    ) -> None:
-        """Worker-thread body: run one branch and report how it ended."""
+    def _branch_event(
+        self, executor_context: DurableContext, executable: Executable[CallableType]
+    ) -> BranchEvent[ResultType]:
+        """Run one branch and say how the run ended."""
         index = executable.index
         try:
             result = self._run_branch(executor_context, executable)
         except TimedSuspendExecution as e:
-            events.put(
-                BranchEvent(index, BranchEventKind.SUSPENDED_UNTIL, resume_at=e.scheduled_timestamp)
+            return BranchEvent(
+                index, BranchEventKind.SUSPENDED_UNTIL, resume_at=e.scheduled_timestamp
             )
         except SuspendExecution:
-            events.put(BranchEvent(index, BranchEventKind.SUSPENDED))
+            return BranchEvent(index, BranchEventKind.SUSPENDED)
         except OrphanedChildException:
             logger.debug("Branch %d ended: its batch or an enclosing one completed", index)
-            events.put(BranchEvent(index, BranchEventKind.ORPHANED))
+            return BranchEvent(index, BranchEventKind.ORPHANED)
         except ExecutionError as e:
-            events.put(BranchEvent(index, BranchEventKind.FATAL, fatal_error=e))
+            return BranchEvent(index, BranchEventKind.FATAL, fatal_error=e)
         except Exception as e:  # noqa: BLE001 - a failed branch, counted by the policy
-            events.put(BranchEvent(index, BranchEventKind.FAILED, error=e))
-        except BaseException as e:  # noqa: BLE001 - re-raised on the coordinating thread
-            events.put(BranchEvent(index, BranchEventKind.FATAL, fatal_error=e))
-        else:
-            events.put(BranchEvent(index, BranchEventKind.COMPLETED, result=result))
+            return BranchEvent(index, BranchEventKind.FAILED, error=e)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            return BranchEvent(index, BranchEventKind.FATAL, fatal_error=e)
+        return BranchEvent(index, BranchEventKind.COMPLETED, result=result)
 
     def _items_snapshot(self) -> tuple[CompletionItemStatus, ...]:
         """Every branch's status for a ``should_complete`` predicate (None: not started)."""
@@ -249,22 +245,18 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             return self._create_result(self.policy.reason(0, 0))
         run = _Run(self, executor_context)
         try:
-            while not run.is_complete():
-                run.admit()
-                if run.running == 0:
-                    run.suspend()
-                if not run.apply(run.events.get()):
-                    break
+            run.run()
         finally:
             # Branches still running are orphans from here on: their next
             # checkpoint is refused, and the invocation joins them at its end.
             state.orphan_descendants(self.scope_id)
             run.close(state)
-        reason = run.reason()
-        run.apply_raced_events()
-        if run.retryable_error is not None:
-            raise run.retryable_error
-        return self._create_result(reason)
+        with run.lock:
+            if run.fatal_error is not None:
+                raise run.fatal_error
+            if run.retryable_error is not None:
+                raise run.retryable_error
+            return self._create_result(run.reason())
 
     def _create_result(self, reason: CompletionReason) -> BatchResult[ResultType]:
         """Started branches as items, in index order; never-started ones are left out."""
@@ -376,7 +368,14 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
 
 
 class _Run(Generic[CallableType, ResultType]):
-    """The coordinating loop's state while one batch runs in this invocation."""
+    """One batch's state while it runs in this invocation, shared by its threads.
+
+    The thread that ends a branch run applies how it ended under ``lock``
+    and, while the completion policy allows, starts the next pending branch
+    itself, so no branch waits for a hand-off. The calling thread starts the
+    first branches and waits until the batch settles: complete, every
+    started branch blocked, orphaned by an enclosing batch, or a fatal error.
+    """
 
     def __init__(
         self,
@@ -389,18 +388,94 @@ class _Run(Generic[CallableType, ResultType]):
         self.pending = deque(executor.branches)
         self.by_index = {branch.index: branch for branch in executor.branches}
         self.max_in_flight = executor.max_concurrency or len(executor.branches)
-        self.events: queue.SimpleQueue[BranchEvent[ResultType]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self._settled = threading.Condition(self.lock)
+        self.is_settled = False
+        """The calling thread takes over; later branch runs only update their branch."""
+        self.fatal_error: BaseException | None = None
+        self.is_orphaned = False
         self.pool: ThreadPoolExecutor | None = None
         self.in_flight = 0
         """Started and not finished: running or blocked (a blocked branch keeps its slot)."""
         self.running = 0
-        """Running in a worker thread (an event is still to come)."""
+        """Running in a thread (how it ends is still to come)."""
         self.succeeded = 0
         self.failed = 0
         self.retryable_error: InvocationError | None = None
         self.snapshot: tuple[CompletionItemStatus, ...] = ()
         self.decision: CompletionDecision | None = None
         self._changed = True
+
+    def run(self) -> None:
+        """Run branches until the batch settles; suspend when every started one is blocked.
+
+        With one slot, branches run one after another on the calling thread;
+        otherwise each slot's branches run on a worker thread.
+        """
+        with self.lock:
+            first = list(iter(self._next_branch, None))
+        if self.max_in_flight == 1:
+            for branch in first:
+                self._work(branch)
+        else:
+            for branch in first:
+                self._workers().submit(self._work, branch)
+        with self.lock:
+            while not self.is_settled:
+                self._settled.wait()
+        if self.fatal_error is not None:
+            raise self.fatal_error
+        if not self.is_orphaned and not self.is_complete():
+            self.suspend()
+
+    def _work(self, branch: Branch[CallableType, ResultType] | None) -> None:
+        """Run ``branch``, then whichever branch its slot is given next."""
+        while branch is not None:
+            event = self.executor._branch_event(self.executor_context, branch.executable)
+            with self.lock:
+                branch = self._apply_and_continue(event)
+
+    def _apply_and_continue(
+        self, event: BranchEvent[ResultType]
+    ) -> Branch[CallableType, ResultType] | None:
+        """Apply a branch's end (under ``lock``); the next branch to run, if any."""
+        if self.is_settled:
+            self._apply_late(event)
+            return None
+        try:
+            if not self.apply(event):
+                self.is_orphaned = True
+                self._settle()
+                return None
+            return self._next_branch()
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            self.fatal_error = e
+            self._settle()
+            return None
+
+    def _next_branch(self) -> Branch[CallableType, ResultType] | None:
+        """Start the next pending branch if the policy and a free slot allow (under ``lock``).
+
+        Settles the batch when it is complete, or when nothing runs and
+        nothing can start (every started branch is blocked).
+        """
+        if self.is_complete():
+            self._settle()
+            return None
+        if self.pending and self.in_flight < self.max_in_flight:
+            branch = self.pending.popleft()
+            branch.start()
+            self.in_flight += 1
+            self.running += 1
+            self._changed = True
+            return branch
+        if self.running == 0:
+            self._settle()
+        return None
+
+    def _settle(self) -> None:
+        self.is_settled = True
+        self._settled.notify()
 
     def is_complete(self) -> bool:
         """Whether the completion policy is met (the predicate runs once per change)."""
@@ -414,28 +489,8 @@ class _Run(Generic[CallableType, ResultType]):
         ) or not self.policy.should_continue(self.failed)
 
     def reason(self) -> CompletionReason:
-        """Why the batch completed, from the state that ended the loop."""
+        """Why the batch completed, from the state that settled it."""
         return self.policy.reason(self.succeeded, self.failed, self.snapshot, self.decision)
-
-    def admit(self) -> None:
-        """Start pending branches, in index order, while slots are free.
-
-        One at a time, or when recorded as finished (it only reads its
-        record), a branch runs on this thread; others run on worker threads.
-        """
-        while self.pending and self.in_flight < self.max_in_flight:
-            branch = self.pending.popleft()
-            branch.start()
-            self.in_flight += 1
-            self.running += 1
-            self._changed = True
-            arguments = (self.executor_context, self.events, branch.executable)
-            if self.max_in_flight == 1 or self.executor._is_recorded_finished(
-                self.executor_context, branch.executable
-            ):
-                self.executor._branch_worker(*arguments)
-            else:
-                self._workers().submit(self.executor._branch_worker, *arguments)
 
     def _workers(self) -> ThreadPoolExecutor:
         if self.pool is None:
@@ -450,7 +505,9 @@ class _Run(Generic[CallableType, ResultType]):
         if self.pool is None:
             return
         self.pool.shutdown(wait=False, cancel_futures=True)
-        if self.running:
+        with self.lock:
+            still_running = self.running > 0
+        if still_running:
             state.register_branch_pool(self.pool)
 
     def suspend(self) -> NoReturn:
@@ -494,21 +551,17 @@ class _Run(Generic[CallableType, ResultType]):
                 raise InvalidStateError(msg)
         return True
 
-    def apply_raced_events(self) -> None:
-        """Give branches that finished while the batch completed their true status."""
-        while True:
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                return
-            branch = self.by_index[event.index]
-            if event.kind is BranchEventKind.COMPLETED:
-                branch.complete(event.result)
-            elif event.kind is BranchEventKind.FAILED and event.error is not None:
-                branch.fail(event.error)
-                self.retryable_error = _retryable(event.error) or self.retryable_error
-            elif event.kind is BranchEventKind.FATAL and event.fatal_error is not None:
-                raise event.fatal_error
+    def _apply_late(self, event: BranchEvent[ResultType]) -> None:
+        """Give a branch that finished after the batch settled its true status."""
+        self.running -= 1
+        branch = self.by_index[event.index]
+        if event.kind is BranchEventKind.COMPLETED:
+            branch.complete(event.result)
+        elif event.kind is BranchEventKind.FAILED and event.error is not None:
+            branch.fail(event.error)
+            self.retryable_error = _retryable(event.error) or self.retryable_error
+        elif event.kind is BranchEventKind.FATAL and self.fatal_error is None:
+            self.fatal_error = event.fatal_error
 
 
 def _retryable(error: Exception) -> InvocationError | None:
