@@ -124,6 +124,10 @@ def test_a_stale_invocation_is_fenced_off_and_changes_nothing(store: Store) -> N
     before = store.get_history(execution_id)
     with pytest.raises(LeaseLostError):
         store.write(stale, wait_batch("1", 5, at(12)))
+    without_events = wait_batch("2", 5, at(12))
+    without_events.events.clear()
+    with pytest.raises(LeaseLostError):
+        store.write(stale, without_events)
     with pytest.raises(LeaseLostError):
         store.finish_invocation(stale, at(12), Succeeded('"late"'))
     assert store.get_history(execution_id) == before

@@ -612,28 +612,25 @@ class SqliteStore:
         events: Sequence[Event],
         epoch: int | None = None,
     ) -> None:
-        if epoch is not None:
-            row = db.execute(
-                "SELECT epoch, status, (SELECT COALESCE(MAX(last_event_id), 0) FROM events "
-                "WHERE execution_id = ?1) FROM executions WHERE execution_id = ?1",
-                (execution_id,),
+        """Append ``events`` after the execution's last ones.
+
+        With ``epoch``, only while the execution runs under that epoch (the
+        writer's fence): otherwise LeaseLostError, and nothing is written.
+        """
+        if events:
+            written = db.execute(_APPEND_EVENTS, (execution_id, len(events), _dumps(events), epoch))
+            if written.rowcount:
+                return
+        elif (
+            epoch is None
+            or db.execute(
+                "SELECT 1 FROM executions WHERE execution_id = ? AND epoch = ? AND status = ?",
+                (execution_id, epoch, ExecutionStatus.RUNNING.value),
             ).fetchone()
-            if row is None or row[0] != epoch or row[1] != ExecutionStatus.RUNNING.value:
-                msg = f"Execution {execution_id} is no longer held by this invocation"
-                raise LeaseLostError(msg)
-            last = row[2]
-        elif events:
-            (last,) = db.execute(
-                "SELECT COALESCE(MAX(last_event_id), 0) FROM events WHERE execution_id = ?",
-                (execution_id,),
-            ).fetchone()
-        if not events:
+        ):
             return
-        db.execute(
-            "INSERT INTO events (execution_id, last_event_id, first_event_id, body) "
-            "VALUES (?, ?, ?, ?)",
-            (execution_id, last + len(events), last + 1, _dumps(events)),
-        )
+        msg = f"Execution {execution_id} is no longer held by this invocation"
+        raise LeaseLostError(msg)
 
     @staticmethod
     def _read_operation(
@@ -758,6 +755,16 @@ class SqliteStore:
 
     # endregion
 
+
+_APPEND_EVENTS = """
+INSERT INTO events (execution_id, last_event_id, first_event_id, body)
+SELECT ?1, seen + ?2, seen + 1, ?3 FROM (
+    SELECT (SELECT COALESCE(MAX(last_event_id), 0) FROM events WHERE execution_id = ?1) AS seen
+    FROM executions
+    WHERE execution_id = ?1 AND (?4 IS NULL OR (epoch = ?4 AND status = 'RUNNING'))
+)
+"""
+"""One write's events, numbered after the last ones; with an epoch (?4), fenced by it."""
 
 _OPERATION_COLUMNS = (
     "operation_id, type, status, parent_id, name, sub_type, start_ms, end_ms, details"
