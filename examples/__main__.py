@@ -1,17 +1,23 @@
-"""The main job: run the example workflows end to end on the local engine.
+"""The main job: run the example workflows end to end on the local engine,
+then synthesize the CDK app.
 
 Timers run on the wall clock, as a deployed engine's would, so retry delays
 take the seconds they say. Each run prints its result and its history. The
 approval workflow waits for a person: the demo prints the callback URL and
-completes it over HTTP, as the approver would with curl.
+completes it over HTTP, as the approver would with curl. The CDK app
+(``app.py``) is synthesized into ``cdk.out/``, as ``cdk synth`` would.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from durable_lambda.callback_ids import callback_url
@@ -28,6 +34,7 @@ from examples import (
 )
 
 LINE_WIDTH = 160
+PROJECT = Path(__file__).resolve().parent.parent
 
 WORKFLOWS: list[tuple[str, Callable[..., Any], dict[str, Any]]] = [
     ("agent-loop", agent_loop.handler, {"prompt": "What is the weather in Lisbon?"}),
@@ -108,6 +115,22 @@ def run(
         print(describe(history_event))
 
 
+def synthesize() -> None:
+    """Synthesize the CDK app into ``cdk.out/`` and list its stacks."""
+    outdir = PROJECT / "cdk.out"
+    environment = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    subprocess.run(  # noqa: S603 - this interpreter running the project's own app
+        [sys.executable, str(PROJECT / "app.py")], check=True, cwd=PROJECT, env=environment
+    )
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = [
+        name
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    ]
+    print(f"\n== cdk synth: {', '.join(stacks)} -> {outdir}")
+
+
 def main() -> None:
     with LocalEngine() as engine:
         engine.register_durable_function(nested_workflows.WORKER_NAME, nested_workflows.worker)
@@ -120,6 +143,7 @@ def main() -> None:
             {"approver_email": "alice@example.com"},
             respond=approve_over_http,
         )
+    synthesize()
 
 
 if __name__ == "__main__":
