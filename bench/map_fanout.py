@@ -3,7 +3,8 @@
 A 1,000-item map of one-step items with max_concurrency 10, the same handler
 written once for each SDK's import prefix. Prints items per second for the
 anchor and for our local engine on a SQLite file (what the engine uses across
-processes) and in memory (the test runner's default), and the ratios.
+processes) and in memory (the test runner's default), and the ratios, from
+rounds that alternate the engines (``paired.py``).
 
     python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r bench/requirements.txt
     .bench-venv/bin/python bench/map_fanout.py
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from typing import Any
 from aws_durable_execution_sdk_python_testing import (
     DurableFunctionTestRunner as AnchorRunner,
 )
+from paired import measure
 
 from durable_lambda.store import SqliteStore
 from durable_lambda.testing import DurableFunctionTestRunner
@@ -78,25 +79,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=ITEMS)
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per engine; the median counts")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; medians count")
     arguments = parser.parse_args()
     logging.disable(logging.CRITICAL)
     items, concurrency = arguments.items, arguments.concurrency
-
-    def median(run: Callable[[], float]) -> float:
-        return statistics.median(run() for _ in range(arguments.repeat))
-
-    anchor = median(lambda: run_anchor(items, concurrency))
-    file_store = median(lambda: run_ours(items, concurrency, file_store=True))
-    memory = median(lambda: run_ours(items, concurrency, file_store=False))
-    print(f"{items:,} items, max_concurrency {concurrency}, median of {arguments.repeat} runs")
+    run_ours(items // 10, concurrency, file_store=True)  # warm-up: imports, first threads
+    anchor, timings = measure(
+        lambda: run_anchor(items, concurrency),
+        {
+            "local engine, SQLite file": lambda: run_ours(items, concurrency, file_store=True),
+            "local engine, SQLite in memory": lambda: run_ours(
+                items, concurrency, file_store=False
+            ),
+        },
+        arguments.rounds,
+    )
+    print(f"{items:,} items, max_concurrency {concurrency}, medians of {arguments.rounds} rounds")
     print(f"{'engine':<34}{'items/s':>10}{'ratio':>8}")
-    for label, elapsed in (
-        ("AWS testing runner (anchor)", anchor),
-        ("local engine, SQLite file", file_store),
-        ("local engine, SQLite in memory", memory),
-    ):
-        print(f"{label:<34}{items / elapsed:>10,.0f}{anchor / elapsed:>7.1f}x")
+    print(f"{'AWS testing runner (anchor)':<34}{items / anchor:>10,.0f}{1:>7.1f}x")
+    for label, timing in timings.items():
+        print(f"{label:<34}{items / timing.seconds:>10,.0f}{timing.ratio:>7.1f}x")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 import aws_durable_execution_sdk_python as aws_sdk
 import aws_durable_execution_sdk_python.config as aws_config
 import aws_durable_execution_sdk_python_testing as aws_testing
+from paired import measure
 
 import durable_lambda
 from durable_lambda.config import Duration
@@ -73,6 +74,7 @@ def run_anchor(steps: int, waits: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians count")
     arguments = parser.parse_args()
     logging.disable(logging.CRITICAL)
     print(
@@ -81,12 +83,17 @@ def main() -> None:
     )
     for waits in WAIT_COUNTS:
         for steps in arguments.sizes:
-            ours = run_ours(steps, waits)
-            anchor = run_anchor(steps, waits)
+            anchor, timings = measure(
+                lambda steps=steps, waits=waits: run_anchor(steps, waits),
+                {"ours": lambda steps=steps, waits=waits: run_ours(steps, waits)},
+                arguments.rounds,
+            )
+            ours = timings["ours"]
             label = f"{steps} steps, {waits} waits"
             print(
-                f"{label:<24}{steps / ours:>14,.0f}{steps / anchor:>16,.0f}"
-                f"{anchor / ours:>7.1f}x{ours / steps * 1e6:>14,.1f}{anchor / steps * 1e6:>16,.1f}",
+                f"{label:<24}{steps / ours.seconds:>14,.0f}{steps / anchor:>16,.0f}"
+                f"{ours.ratio:>7.1f}x{ours.seconds / steps * 1e6:>14,.1f}"
+                f"{anchor / steps * 1e6:>16,.1f}",
                 flush=True,
             )
 
