@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, cast
 
 from durable_lambda.concurrency.models import (
     BatchItem,
@@ -39,7 +39,9 @@ from durable_lambda.config import (
     CompletionConfig,
     CompletionDecision,
     CompletionItemStatus,
+    MapConfig,
     NestingType,
+    ParallelConfig,
 )
 from durable_lambda.exceptions import (
     DurableOperationError,
@@ -120,6 +122,29 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         self.nesting_type = nesting_type
         self.policy = CompletionPolicy.from_config(len(executables), completion_config)
         self.branches: list[Branch[CallableType, ResultType]] = []
+
+    @classmethod
+    def with_config(
+        cls,
+        executables: list[Executable[CallableType]],
+        config: MapConfig[Any] | ParallelConfig,
+        *,
+        scope_id: str,
+        sub_type_iteration: str,
+        name_prefix: str,
+    ) -> Self:
+        """An executor of ``executables`` under a map's or a parallel's config."""
+        return cls(
+            executables,
+            scope_id=scope_id,
+            max_concurrency=config.max_concurrency,
+            completion_config=config.completion_config,
+            sub_type_iteration=sub_type_iteration,
+            name_prefix=name_prefix,
+            serdes=config.serdes,
+            item_serdes=config.item_serdes,
+            nesting_type=config.nesting_type,
+        )
 
     # region branches
 

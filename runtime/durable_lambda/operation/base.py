@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.exceptions import (
@@ -11,8 +11,18 @@ from durable_lambda.exceptions import (
     SuspendExecution,
     TimedSuspendExecution,
 )
-from durable_lambda.lambda_service import Operation
+from durable_lambda.lambda_service import (
+    ErrorObject,
+    Operation,
+    OperationAction,
+    OperationStatus,
+    StepOptions,
+)
 from durable_lambda.serdes import SerDes, deserialize, serialize
+
+if TYPE_CHECKING:
+    from durable_lambda.identifier import OperationIdentifier
+    from durable_lambda.state import ExecutionState
 
 T = TypeVar("T")
 
@@ -53,3 +63,50 @@ def suspend_until(message: str, moment: datetime.datetime | None) -> NoReturn:
     if moment is None:
         raise SuspendExecution(message)
     raise TimedSuspendExecution(message, moment.timestamp())
+
+
+def replay_attempts(
+    operation: Operation | None,
+    serdes: SerDes[Any] | None,
+    execution_arn: str,
+    error_cls: type[DurableOperationError],
+    waiting: str,
+) -> tuple[bool, Any]:
+    """Replay an operation recorded as attempts (a step, a wait_for_condition).
+
+    Returns ``(True, result)`` when it succeeded; raises its recorded error as
+    ``error_cls`` when it failed; suspends until its next attempt (``waiting``
+    says why) when it waits to retry; else ``(False, None)``: an attempt runs.
+    """
+    if operation is None:
+        return False, None
+    if operation.status is OperationStatus.SUCCEEDED:
+        return True, recorded_result(serdes, operation, execution_arn)
+    if operation.status is OperationStatus.FAILED:
+        raise_recorded_error(operation, error_cls)
+    if operation.status is OperationStatus.PENDING:
+        details = operation.step_details
+        suspend_until(waiting, details.next_attempt_timestamp if details else None)
+    return False, None
+
+
+def retry_after(
+    state: ExecutionState,
+    identifier: OperationIdentifier,
+    delay_seconds: int,
+    waiting: str,
+    *,
+    error: ErrorObject | None = None,
+    payload: str | None = None,
+) -> NoReturn:
+    """Record a RETRY whose next attempt is due in ``delay_seconds``, then suspend until it."""
+    retried = state.checkpoint(
+        identifier.update(
+            OperationAction.RETRY,
+            error=error,
+            payload=payload,
+            step_options=StepOptions(next_attempt_delay_seconds=delay_seconds),
+        )
+    )
+    details = retried.step_details
+    suspend_until(waiting, details.next_attempt_timestamp if details else None)

@@ -48,16 +48,12 @@ class MapExecutor(ConcurrentExecutor[Callable[["DurableContext"], R], R]):
             )
             for i, item in enumerate(items)
         ]
-        return cls(
+        return cls.with_config(
             executables,
+            config,
             scope_id=scope_id,
-            max_concurrency=config.max_concurrency,
-            completion_config=config.completion_config,
             sub_type_iteration=OperationSubType.MAP_ITERATION.value,
             name_prefix=MAP_ITEM_NAME_PREFIX,
-            serdes=config.serdes,
-            item_serdes=config.item_serdes,
-            nesting_type=config.nesting_type,
         )
 
 

@@ -42,16 +42,12 @@ class ParallelExecutor(ConcurrentExecutor[Callable[..., R], R]):
             )
             for i, func in enumerate(callables)
         ]
-        return cls(
+        return cls.with_config(
             executables,
+            config,
             scope_id=scope_id,
-            max_concurrency=config.max_concurrency,
-            completion_config=config.completion_config,
             sub_type_iteration=OperationSubType.PARALLEL_BRANCH.value,
             name_prefix=PARALLEL_BRANCH_NAME_PREFIX,
-            serdes=config.serdes,
-            item_serdes=config.item_serdes,
-            nesting_type=config.nesting_type,
         )
 
 

@@ -20,15 +20,9 @@ from durable_lambda.lambda_service import (
     Operation,
     OperationAction,
     OperationStatus,
-    StepOptions,
 )
 from durable_lambda.logger import Logger
-from durable_lambda.operation.base import (
-    raise_recorded_error,
-    recorded_result,
-    round_trip,
-    suspend_until,
-)
+from durable_lambda.operation.base import replay_attempts, retry_after, round_trip
 from durable_lambda.retries import RetryPresets
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import StepContext
@@ -57,22 +51,17 @@ class StepOperation(Generic[T]):
 
     def process(self) -> T:
         operation = self.state.get(self.identifier.operation_id)
-        status = operation.status if operation else None
-        if operation is not None and status is OperationStatus.SUCCEEDED:
-            return cast(
-                T,
-                recorded_result(self.config.serdes, operation, self.state.durable_execution_arn),
-            )
-        if operation is not None and status is OperationStatus.FAILED:
-            raise_recorded_error(operation, StepError)
-        if operation is not None and status is OperationStatus.PENDING:
-            details = operation.step_details
-            suspend_until(
-                f"Step {self._label} retries at its next attempt",
-                details.next_attempt_timestamp if details else None,
-            )
+        replayed, result = replay_attempts(
+            operation,
+            self.config.serdes,
+            self.state.durable_execution_arn,
+            StepError,
+            f"Step {self._label} retries at its next attempt",
+        )
+        if replayed:
+            return cast(T, result)
         at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
-        if operation is not None and status is OperationStatus.STARTED:
+        if operation is not None and operation.status is OperationStatus.STARTED:
             if at_most_once:
                 msg = f"Step {self._label} was interrupted before it recorded an outcome"
                 self._retry_or_fail(
@@ -129,17 +118,12 @@ class StepOperation(Generic[T]):
         decision = strategy(error, attempts_made + 1)
         if decision.should_retry:
             delay = max(1, decision.delay_seconds)
-            retried = self.state.checkpoint(
-                self.identifier.update(
-                    OperationAction.RETRY,
-                    error=recorded,
-                    step_options=StepOptions(next_attempt_delay_seconds=delay),
-                )
-            )
-            details = retried.step_details
-            suspend_until(
+            retry_after(
+                self.state,
+                self.identifier,
+                delay,
                 f"Step {self._label} retries in {delay} s",
-                details.next_attempt_timestamp if details else None,
+                error=recorded,
             )
         self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=recorded))
         recorded.raise_as_operation_error(StepError)

@@ -21,10 +21,9 @@ from durable_lambda.lambda_service import (
     Operation,
     OperationAction,
     OperationStatus,
-    StepOptions,
 )
 from durable_lambda.logger import Logger
-from durable_lambda.operation.base import raise_recorded_error, recorded_result, suspend_until
+from durable_lambda.operation.base import replay_attempts, retry_after
 from durable_lambda.serdes import deserialize, serialize
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import WaitForConditionCheckContext
@@ -54,20 +53,16 @@ class WaitForConditionOperation(Generic[T]):
 
     def process(self) -> T:
         operation = self.state.get(self.identifier.operation_id)
-        status = operation.status if operation else None
-        if operation is not None and status is OperationStatus.SUCCEEDED:
-            return cast(
-                T, recorded_result(self.config.serdes, operation, self.state.durable_execution_arn)
-            )
-        if operation is not None and status is OperationStatus.FAILED:
-            raise_recorded_error(operation, WaitForConditionError)
-        if operation is not None and status is OperationStatus.PENDING:
-            details = operation.step_details
-            suspend_until(
-                f"wait_for_condition {self._label} polls again at its next attempt",
-                details.next_attempt_timestamp if details else None,
-            )
-        if status is not OperationStatus.STARTED:
+        replayed, result = replay_attempts(
+            operation,
+            self.config.serdes,
+            self.state.durable_execution_arn,
+            WaitForConditionError,
+            f"wait_for_condition {self._label} polls again at its next attempt",
+        )
+        if replayed:
+            return cast(T, result)
+        if operation is None or operation.status is not OperationStatus.STARTED:
             self.state.checkpoint(self.identifier.update(OperationAction.START), sync=False)
         return self._poll(operation)
 
@@ -128,17 +123,12 @@ class WaitForConditionOperation(Generic[T]):
                     delay,
                 )
                 delay = 1
-            retried = self.state.checkpoint(
-                self.identifier.update(
-                    OperationAction.RETRY,
-                    payload=serialized,
-                    step_options=StepOptions(next_attempt_delay_seconds=delay),
-                )
-            )
-            retry_details = retried.step_details
-            suspend_until(
+            retry_after(
+                self.state,
+                self.identifier,
+                delay,
                 f"wait_for_condition {self._label} polls again in {delay} s",
-                retry_details.next_attempt_timestamp if retry_details else None,
+                payload=serialized,
             )
         except Exception as e:
             if isinstance(e, InvocationError) and e.is_retryable():

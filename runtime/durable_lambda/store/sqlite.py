@@ -448,14 +448,9 @@ class SqliteStore:
             if operation_timer is None:
                 return False
             kind, operation_id = operation_timer
-            operation = self._read_operation(db, execution_id, operation_id)
-            if operation is None:
-                return False
-            transition = on_timer(operation, kind, now)
-            if transition is None:
-                return False
-            self._apply_transition(db, execution_id, transition, wake=True)
-        return True
+            return self._transition_operation(
+                db, execution_id, operation_id, lambda operation: on_timer(operation, kind, now)
+            )
 
     def _time_out(self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime) -> None:
         (timeout_seconds,) = db.execute(
@@ -545,15 +540,15 @@ class SqliteStore:
         ).fetchone()
         if status is None or status[0] != ExecutionStatus.RUNNING.value:
             return False
-        operation = self._read_operation(db, execution_id, operation_id)
-        if operation is None:
-            return False
-        transition = on_completion(operation, completion, now)
-        if transition is None:
-            return False
-        self._apply_transition(db, execution_id, transition, wake=True)
-        self._set_timer(db, execution_id, REINVOKE_TIMER, now)
-        return True
+        completed = self._transition_operation(
+            db,
+            execution_id,
+            operation_id,
+            lambda operation: on_completion(operation, completion, now),
+        )
+        if completed:
+            self._set_timer(db, execution_id, REINVOKE_TIMER, now)
+        return completed
 
     def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
         with self._transaction() as db:
@@ -642,6 +637,21 @@ class SqliteStore:
             (execution_id, operation_id),
         ).fetchone()
         return _operation(row) if row is not None else None
+
+    def _transition_operation(
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        operation_id: str,
+        transition_of: Callable[[Operation], Transition | None],
+    ) -> bool:
+        """Apply a waker's transition of a recorded operation; False when there is none."""
+        operation = self._read_operation(db, execution_id, operation_id)
+        transition = transition_of(operation) if operation is not None else None
+        if transition is None:
+            return False
+        self._apply_transition(db, execution_id, transition, wake=True)
+        return True
 
     def _apply_transition(
         self, db: sqlite3.Connection, execution_id: str, transition: Transition, *, wake: bool
