@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.local.engine import InvocationIsolation
 from durable_lambda.store.contract import ExecutionStatus
 from durable_lambda.testing import DurableFunctionTestRunner
@@ -287,3 +288,18 @@ def _check_logs(
             f"log /{regex}/ appeared {count} times, expected {expectation['count']}:\n"
             + "\n".join(lines)
         )
+
+
+BATCH_FIELDS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
+
+
+def batch_projection(result: BatchResult[Any], *fields: str) -> dict[str, Any]:
+    """A batch result's fields a requirement asks for, by their AWS names."""
+    values = {
+        "completionReason": result.completion_reason.value,
+        "status": result.status.value,
+        "successCount": result.success_count,
+        "failureCount": result.failure_count,
+        "totalCount": result.total_count,
+    }
+    return {name: values[name] for name in fields}

@@ -9,19 +9,16 @@ still finish with every item's result, each body having run at least once.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_crashes import CrashingStore, Phase, _journal
+from test_crashes import Phase, _journal, run_crashing
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.config import Duration, MapConfig, ParallelConfig
-from durable_lambda.store.contract import ExecutionStatus
-from durable_lambda.testing import DurableFunctionTestRunner
 
 BODIES = ["item-a", "item-b", "item-c", "branch-0", "branch-1"]
 EXPECTED = {
@@ -52,24 +49,13 @@ def batch_workflow(event: Any, context: DurableContext) -> dict[str, list[str]]:
 
 
 def _run(tmp_path: Path, name: str, crash_at: int, phase: Phase) -> tuple[int, Counter[str]]:
-    plan = tmp_path / f"{name}.plan"
-    plan.write_text(
-        json.dumps({"crash_at": crash_at, "phase": phase, "writes": 0, "crashed": False})
+    writes, lines = run_crashing(
+        batch_workflow, EXPECTED, tmp_path, name, crash_at=crash_at, phase=phase
     )
-    store = CrashingStore(str(tmp_path / f"{name}.sqlite3"), str(plan))
-    with DurableFunctionTestRunner(
-        batch_workflow, store=store, invocation_isolation="process"
-    ) as runner:
-        result = runner.run(input="{}", execution_name=name)
-    assert result.execution_status is ExecutionStatus.SUCCEEDED, (name, result.error)
-    assert json.loads(result.result or "null") == EXPECTED
-    journal = Counter(line.split()[0] for line in (tmp_path / name).read_text().splitlines())
-    return json.loads(plan.read_text())["writes"], journal
+    return writes, Counter(line.split()[0] for line in lines)
 
 
-@pytest.fixture(autouse=True)
-def _journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DURABLE_LAMBDA_TEST_JOURNALS", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("journals")
 
 
 @pytest.mark.parametrize("phase", ["before", "after"])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from conformance_harness import Suite
+from conformance_harness import BATCH_FIELDS, Suite, batch_projection
 
 from durable_lambda import BatchItemStatus, BatchResult, DurableContext, durable_execution
 from durable_lambda.concurrency.models import BatchItem, CompletionReason
@@ -18,26 +18,11 @@ suite = Suite("map")
 SEQUENTIAL = MapConfig[Any](max_concurrency=1)
 
 
-def projection(result: BatchResult[Any], *fields: str) -> dict[str, Any]:
-    """The batch result's fields the requirement asks for, by their AWS names."""
-    values = {
-        "completionReason": result.completion_reason.value,
-        "status": result.status.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
-    return {name: values[name] for name in fields}
-
-
 def ok_or_fail(ctx: DurableContext, item: str, index: int, items: Sequence[str]) -> str:
     """A map function: an item "fail" raises, any other returns itself."""
     if item == "fail":
         raise RuntimeError(f"item {index} failed")
     return item
-
-
-ALL_FIELDS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
 
 
 class WrappingSerDes(SerDes[str]):
@@ -102,7 +87,7 @@ def map_fail_fast(event: Any, context: DurableContext) -> dict[str, Any]:
         max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=0)
     )
     result = context.map(["ok", "fail", "ok"], ok_or_fail, name="failfast", config=config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("9-6")
@@ -119,7 +104,7 @@ def map_throw_if_error(event: Any, context: DurableContext) -> None:
 def map_min_successful(event: Any, context: DurableContext) -> dict[str, Any]:
     config = MapConfig[str](max_concurrency=1, completion_config=CompletionConfig(min_successful=2))
     result = context.map(["ok"] * 4, ok_or_fail, name="min-successful", config=config)
-    return projection(result, "completionReason", "successCount", "totalCount")
+    return batch_projection(result, "completionReason", "successCount", "totalCount")
 
 
 @suite.requirement("9-8")
@@ -129,7 +114,7 @@ def map_tolerated(event: Any, context: DurableContext) -> dict[str, Any]:
         max_concurrency=1, completion_config=CompletionConfig(tolerated_failure_count=1)
     )
     result = context.map(["ok", "fail", "ok"], ok_or_fail, name="tolerated", config=config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("9-9")
@@ -140,7 +125,9 @@ def map_tolerance_exceeded(event: Any, context: DurableContext) -> dict[str, Any
     )
     items = ["fail", "fail", "ok"]
     result = context.map(items, ok_or_fail, name="tolerated-exceeded", config=config)
-    return projection(result, "completionReason", "successCount", "failureCount", "totalCount")
+    return batch_projection(
+        result, "completionReason", "successCount", "failureCount", "totalCount"
+    )
 
 
 @suite.requirement("9-10")
@@ -151,7 +138,9 @@ def map_tolerated_percentage(event: Any, context: DurableContext) -> dict[str, A
     )
     items = ["fail", "fail", "ok", "ok"]
     result = context.map(items, ok_or_fail, name="tolerated-pct", config=config)
-    return projection(result, "completionReason", "successCount", "failureCount", "totalCount")
+    return batch_projection(
+        result, "completionReason", "successCount", "failureCount", "totalCount"
+    )
 
 
 @suite.requirement("9-11")
@@ -212,7 +201,7 @@ def map_large_result(event: Any, context: DurableContext) -> dict[str, Any]:
         name="large",
         config=SEQUENTIAL,
     )
-    return projection(result, "successCount", "totalCount")
+    return batch_projection(result, "successCount", "totalCount")
 
 
 @suite.requirement("9-17")
@@ -233,7 +222,7 @@ def map_failure_then_wait(event: Any, context: DurableContext) -> dict[str, Any]
     )
     result = context.map(["ok", "fail"], ok_or_fail, name="fail-then-wait", config=config)
     context.wait(Duration.from_seconds(1))
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("9-19")

@@ -7,28 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conformance_harness import Suite
+from conformance_harness import BATCH_FIELDS, Suite, batch_projection
 
-from durable_lambda import BatchResult, DurableContext, ParallelBranch, durable_execution
+from durable_lambda import DurableContext, ParallelBranch, durable_execution
 from durable_lambda.config import CompletionConfig, Duration, NestingType, ParallelConfig
 from durable_lambda.serdes import SerDes, SerDesContext
 
 suite = Suite("parallel")
 
 SEQUENTIAL = ParallelConfig(max_concurrency=1)
-ALL_FIELDS = ("completionReason", "status", "successCount", "failureCount", "totalCount")
-
-
-def projection(result: BatchResult[Any], *fields: str) -> dict[str, Any]:
-    """The batch result's fields the requirement asks for, by their AWS names."""
-    values = {
-        "completionReason": result.completion_reason.value,
-        "status": result.status.value,
-        "successCount": result.success_count,
-        "failureCount": result.failure_count,
-        "totalCount": result.total_count,
-    }
-    return {name: values[name] for name in fields}
 
 
 def returns(value: Any) -> Callable[[DurableContext], Any]:
@@ -103,7 +90,7 @@ def parallel_empty(event: Any, context: DurableContext) -> list[Any]:
 def parallel_fail_fast(event: Any, context: DurableContext) -> dict[str, Any]:
     config = sequential_with(CompletionConfig(tolerated_failure_count=0))
     result = context.parallel([returns("ok"), fails(1), returns("ok")], "failfast", config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("8-7")
@@ -118,7 +105,7 @@ def parallel_throw_if_error(event: Any, context: DurableContext) -> None:
 def parallel_min_successful(event: Any, context: DurableContext) -> dict[str, Any]:
     config = sequential_with(CompletionConfig(min_successful=2))
     result = context.parallel([returns("ok")] * 4, "min-successful", config)
-    return projection(result, "completionReason", "successCount", "totalCount")
+    return batch_projection(result, "completionReason", "successCount", "totalCount")
 
 
 @suite.requirement("8-9")
@@ -126,7 +113,7 @@ def parallel_min_successful(event: Any, context: DurableContext) -> dict[str, An
 def parallel_tolerated(event: Any, context: DurableContext) -> dict[str, Any]:
     config = sequential_with(CompletionConfig(tolerated_failure_count=1))
     result = context.parallel([returns("ok"), fails(1), returns("ok")], "tolerated", config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("8-10")
@@ -134,7 +121,9 @@ def parallel_tolerated(event: Any, context: DurableContext) -> dict[str, Any]:
 def parallel_tolerance_exceeded(event: Any, context: DurableContext) -> dict[str, Any]:
     config = sequential_with(CompletionConfig(tolerated_failure_count=1))
     result = context.parallel([fails(0), fails(1), returns("ok")], "tolerated-exceeded", config)
-    return projection(result, "completionReason", "successCount", "failureCount", "totalCount")
+    return batch_projection(
+        result, "completionReason", "successCount", "failureCount", "totalCount"
+    )
 
 
 @suite.requirement("8-11")
@@ -159,7 +148,9 @@ def parallel_tolerated_percentage(event: Any, context: DurableContext) -> dict[s
     config = sequential_with(CompletionConfig(tolerated_failure_percentage=25))
     branches = [fails(0), fails(1), returns("ok"), returns("ok")]
     result = context.parallel(branches, name="tolerated-pct", config=config)
-    return projection(result, "completionReason", "successCount", "failureCount", "totalCount")
+    return batch_projection(
+        result, "completionReason", "successCount", "failureCount", "totalCount"
+    )
 
 
 @suite.requirement("8-14")
@@ -185,7 +176,7 @@ def parallel_item_serdes(event: Any, context: DurableContext) -> list[str]:
 def parallel_all_fail(event: Any, context: DurableContext) -> dict[str, Any]:
     config = sequential_with(CompletionConfig(tolerated_failure_count=3))
     result = context.parallel([fails(0), fails(1), fails(2)], name="all-fail", config=config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("8-17")
@@ -194,7 +185,7 @@ def parallel_min_successful_not_reached(event: Any, context: DurableContext) -> 
     config = sequential_with(CompletionConfig(min_successful=3))
     branches = [returns("ok"), fails(1), returns("ok")]
     result = context.parallel(branches, name="min-not-reached", config=config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @suite.requirement("8-18")
@@ -203,7 +194,9 @@ def parallel_combined_criteria(event: Any, context: DurableContext) -> dict[str,
     config = sequential_with(CompletionConfig(min_successful=3, tolerated_failure_count=1))
     branches = [fails(0), fails(1), returns("ok"), returns("ok")]
     result = context.parallel(branches, name="combined", config=config)
-    return projection(result, "completionReason", "successCount", "failureCount", "totalCount")
+    return batch_projection(
+        result, "completionReason", "successCount", "failureCount", "totalCount"
+    )
 
 
 @suite.requirement("8-19")
@@ -242,7 +235,7 @@ def parallel_percentage_boundary(event: Any, context: DurableContext) -> dict[st
     config = sequential_with(CompletionConfig(tolerated_failure_percentage=25))
     branches = [fails(0), returns("ok"), returns("ok"), returns("ok")]
     result = context.parallel(branches, name="pct-boundary", config=config)
-    return projection(result, *ALL_FIELDS)
+    return batch_projection(result, *BATCH_FIELDS)
 
 
 @pytest.mark.parametrize("requirement_id", suite.ids())

@@ -107,26 +107,40 @@ def order_workflow(event: dict[str, Any], context: DurableContext) -> dict[str, 
 EXPECTED = {"reserve": "reserve done", "charge": "charge done", "ship": "ship done"}
 
 
-def _run(tmp_path: Path, name: str, crash_at: int, phase: Phase) -> tuple[int, Counter[str]]:
+def run_crashing(
+    workflow: Callable[..., Any],
+    expected: Any,
+    tmp_path: Path,
+    name: str,
+    *,
+    crash_at: int,
+    phase: Phase,
+) -> tuple[int, list[str]]:
+    """Run ``workflow`` in worker processes, killing one around its ``crash_at``-th write.
+
+    Asserts it still succeeds with ``expected``; returns how many writes the
+    run made and the lines its step bodies journaled.
+    """
     plan = tmp_path / f"{name}.plan"
     plan.write_text(
         json.dumps({"crash_at": crash_at, "phase": phase, "writes": 0, "crashed": False})
     )
     store = CrashingStore(str(tmp_path / f"{name}.sqlite3"), str(plan))
-    with DurableFunctionTestRunner(
-        order_workflow, store=store, invocation_isolation="process"
-    ) as runner:
+    with DurableFunctionTestRunner(workflow, store=store, invocation_isolation="process") as runner:
         result = runner.run(input="{}", execution_name=name)
     assert result.execution_status is ExecutionStatus.SUCCEEDED, (name, result.error)
-    assert json.loads(result.result or "null") == EXPECTED
-    journal = Counter((tmp_path / name).read_text().splitlines())
-    return json.loads(plan.read_text())["writes"], journal
+    assert json.loads(result.result or "null") == expected
+    return json.loads(plan.read_text())["writes"], (tmp_path / name).read_text().splitlines()
 
 
-@pytest.fixture(autouse=True)
-def _journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Worker processes inherit the journal folder through the environment."""
-    monkeypatch.setenv("DURABLE_LAMBDA_TEST_JOURNALS", str(tmp_path))
+def _run(tmp_path: Path, name: str, crash_at: int, phase: Phase) -> tuple[int, Counter[str]]:
+    writes, lines = run_crashing(
+        order_workflow, EXPECTED, tmp_path, name, crash_at=crash_at, phase=phase
+    )
+    return writes, Counter(lines)
+
+
+pytestmark = pytest.mark.usefixtures("journals")
 
 
 @pytest.mark.parametrize("phase", ["before", "after"])

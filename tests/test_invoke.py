@@ -119,10 +119,7 @@ def _journal(name: str) -> Path:
 # region helpers
 
 
-@pytest.fixture(autouse=True)
-def _journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Worker processes inherit the journal folder through the environment."""
-    monkeypatch.setenv("DURABLE_LAMBDA_TEST_JOURNALS", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("journals")
 
 
 @pytest.fixture
