@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -164,15 +163,35 @@ class _Replay:
 
     def __init__(self, replaying: bool) -> None:
         self._replaying = replaying
-        self._lock = threading.Lock()
 
     def __call__(self) -> bool:
-        with self._lock:
-            return self._replaying
+        return self._replaying
 
     def stop(self) -> None:
-        with self._lock:
-            self._replaying = False
+        # One-way and a single attribute store: safe across threads without a lock.
+        self._replaying = False
+
+
+class _OperationScope:
+    """The ``with`` block of one operation: yields its identifier, then ends it."""
+
+    __slots__ = ("_context", "_identifier", "_resumes_here")
+
+    def __init__(
+        self, context: DurableContext, identifier: OperationIdentifier, *, resumes_here: bool
+    ) -> None:
+        self._context = context
+        self._identifier = identifier
+        self._resumes_here = resumes_here
+
+    def __enter__(self) -> OperationIdentifier:
+        return self._identifier
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._context._end_operation(resumed_here=self._resumes_here)
+
+
+_DEFAULT_STEP_CONFIG = StepConfig()
 
 
 class DurableContext:
@@ -254,13 +273,12 @@ class DurableContext:
     def _resolve_step_name(name: str | None, func: object) -> str | None:
         return name or getattr(func, "_original_name", None)
 
-    @contextmanager
     def _operation(
         self,
         sub_type: str,
         name: str | None,
         operation_type: OperationType,
-    ) -> Iterator[OperationIdentifier]:
+    ) -> _OperationScope:
         """Allocate the next operation id, check it against the record, track replay."""
         identifier = OperationIdentifier(
             operation_id=self._next_operation_id(),
@@ -271,7 +289,7 @@ class DurableContext:
         )
         recorded = self.state.get(identifier.operation_id)
         identifier.validate_checkpoint(recorded)
-        replaying = self.is_replaying()
+        replaying = self._replay()
         resumes_here = (
             replaying
             and recorded is not None
@@ -283,13 +301,14 @@ class DurableContext:
         )
         if replaying and runs_new_work:
             self._replay.stop()
-        try:
-            yield identifier
-        finally:
-            if resumes_here or (
-                self.is_replaying() and self.state.get(self._peek_next_operation_id()) is None
-            ):
-                self._replay.stop()
+        return _OperationScope(self, identifier, resumes_here=resumes_here)
+
+    def _end_operation(self, *, resumed_here: bool) -> None:
+        """Stop replaying after an operation that resumed, or after the last recorded one."""
+        if resumed_here or (
+            self._replay() and self.state.get(self._peek_next_operation_id()) is None
+        ):
+            self._replay.stop()
 
     # endregion
     # region operations
@@ -306,7 +325,7 @@ class DurableContext:
         ``func``. Failures are retried by ``config.retry_strategy``.
         """
         step_name = self._resolve_step_name(name, func)
-        config = config or StepConfig()
+        config = config or _DEFAULT_STEP_CONFIG
         sub_type = config.sub_type or OperationSubType.STEP.value
         with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
             return StepOperation(func, config, self.state, identifier, self.logger).process()
