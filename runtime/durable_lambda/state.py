@@ -12,7 +12,6 @@ step records its START and its result in one transaction.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from durable_lambda.clock import Clock
@@ -129,8 +128,11 @@ class CheckpointWriter:
                     self._scheduled.wait()
                 if self._closed or self._failure is not None:
                     return
-            time.sleep(ASYNC_LINGER_SECONDS)
-            with self._changed:
+                # Linger so that more checkpoints share the write; closing cuts it short.
+                self._scheduled.wait_for(
+                    lambda: self._closed or self._failure is not None,
+                    timeout=ASYNC_LINGER_SECONDS,
+                )
                 self._flush_scheduled = False
                 if self._flushing or self._written == self._queued:
                     continue
