@@ -158,6 +158,7 @@ class SqliteStore:
         self.path = path
         self.durability = durability
         self._lock = threading.Lock()
+        self._decoded = _DecodedOperations()
         self._db = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -328,7 +329,7 @@ class SqliteStore:
             (execution_id,),
         ).fetchone()
         operations = tuple(
-            _operation(row)
+            self._decoded.operation(row)
             for row in db.execute(
                 f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
                 "WHERE execution_id = ? ORDER BY rowid",
@@ -572,7 +573,7 @@ class SqliteStore:
                 "WHERE execution_id = ? ORDER BY rowid",
                 (execution_id,),
             ).fetchall()
-        return [_operation(row) for row in rows]
+        return [self._decoded.operation(row) for row in rows]
 
     def get_history(self, execution_id: str) -> list[Event]:
         with self._lock:
@@ -802,6 +803,29 @@ def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
         to_millis(operation.end_timestamp),
         _dumps(details) if details else None,
     )
+
+
+class _DecodedOperations:
+    """Operations decoded from their rows, kept by row.
+
+    Every invocation of an execution reloads the rows of all its operations,
+    and most are unchanged since the last load; an unchanged row is the same
+    tuple, and an Operation is immutable, so it is decoded once. Bounded:
+    past ``limit`` rows the cache starts over.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._by_row: dict[tuple[Any, ...], Operation] = {}
+        self._limit = limit
+
+    def operation(self, row: tuple[Any, ...]) -> Operation:
+        operation = self._by_row.get(row)
+        if operation is None:
+            operation = _operation(row)
+            if len(self._by_row) >= self._limit:
+                self._by_row.clear()
+            self._by_row[row] = operation
+        return operation
 
 
 def _operation(row: Sequence[Any]) -> Operation:
