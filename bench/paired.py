@@ -1,10 +1,13 @@
 """Paired timing: engines measured against their anchor in alternating rounds.
 
-The machines benchmarks run on change speed over seconds (shared hosts,
-frequency scaling), so timing the anchor first and the engine after can
-compare a fast minute with a slow one. Each round runs every contender once,
-the anchor first in even rounds and last in odd ones; a contender's ratio is
-the median of its per-round ratios, and its time the median of its times.
+The machines benchmarks run on change speed from one second to the next
+(shared hosts, frequency scaling), so timing the anchor first and the engine
+after can compare a fast minute with a slow one, and a short run catches a
+fast or a slow second where a long one averages them. Each round runs the
+anchor once and every contender over about as long a window (its mean over
+repeated runs, at most ``MAX_REPEATS``), the anchor first in even rounds and
+last in odd ones; a contender's ratio is the median of its per-round ratios,
+and its time the median of its per-round means.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+MAX_REPEATS = 10
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,11 @@ def measure(
     times: dict[str, list[float]] = {name: [] for name in contenders}
     ratios: dict[str, list[float]] = {name: [] for name in contenders}
     for round_number in range(rounds):
-        anchor_first = round_number % 2 == 0
+        anchor_first = round_number % 2 == 0 or not anchor_times
         if anchor_first:
             anchor_times.append(anchor())
         for name, run in contenders.items():
-            times[name].append(run())
+            times[name].append(_mean_over_window(run, anchor_times[-1]))
         if not anchor_first:
             anchor_times.append(anchor())
         for name in contenders:
@@ -49,3 +54,11 @@ def measure(
         name: Timing(statistics.median(times[name]), statistics.median(ratios[name]))
         for name in contenders
     }
+
+
+def _mean_over_window(run: Callable[[], float], window: float) -> float:
+    """Mean seconds of ``run`` over repeated runs filling about ``window`` seconds."""
+    samples = [run()]
+    while sum(samples) < window and len(samples) < MAX_REPEATS:
+        samples.append(run())
+    return statistics.fmean(samples)
