@@ -3,13 +3,13 @@
 Worker threads run branches, each in its own child context; the thread
 that ends a branch run records how it ended and starts the next branch
 itself, under one lock, while the calling thread waits for the batch to
-settle. Branches start in index order, at most ``max_concurrency`` at a time; a blocked (suspended)
-branch keeps its slot. The batch completes as soon as its completion policy
-is met: branches not started by then never start, and branches still
-running are reported STARTED and orphaned (their later checkpoints are
-refused). When every started branch is blocked the batch suspends, and the
-next invocation replays finished branches from their records and runs only
-the unfinished ones.
+settle. Branches start in index order, at most ``max_concurrency`` at a
+time; a blocked (suspended) branch keeps its slot. The batch completes as
+soon as its completion policy is met: branches not started by then never
+start, and branches still running are reported STARTED and orphaned (their
+later checkpoints are refused). When every started branch is blocked the
+batch suspends, and the next invocation replays finished branches from their
+records and runs only the unfinished ones.
 """
 
 from __future__ import annotations
@@ -187,16 +187,6 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             )
             raise NonDeterministicExecutionError(msg, step_id=identifier.operation_id)
         return recorded
-
-    def _is_recorded_finished(
-        self, executor_context: DurableContext, executable: Executable[CallableType]
-    ) -> bool:
-        """Whether the branch's own record says it succeeded or failed."""
-        if self._is_virtual:
-            return False
-        operation_id = operation_id_for(self.scope_id, executable.index + 1)
-        recorded = executor_context.state.get(operation_id)
-        return recorded is not None and recorded.is_terminal
 
     def _run_branch(
         self, executor_context: DurableContext, executable: Executable[CallableType]
