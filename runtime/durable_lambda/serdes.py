@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+compact_json = json.JSONEncoder(separators=(",", ":")).encode
+"""JSON text without spaces, as payloads and stores record it."""
 
 TYPE_TOKEN = "t"  # noqa: S105 - an envelope key, not a secret
 VALUE_TOKEN = "v"  # noqa: S105
@@ -212,8 +213,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
         if SerDes.is_primitive(value):
-            return _compact_json(value)
-        return _compact_json(_encode(value))
+            return compact_json(value)
+        return compact_json(_encode(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
         obj = json.loads(data)

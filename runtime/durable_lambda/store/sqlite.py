@@ -32,6 +32,7 @@ from durable_lambda.lambda_service import (
     from_millis,
     to_millis,
 )
+from durable_lambda.serdes import compact_json
 from durable_lambda.store.contract import (
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
@@ -131,9 +132,6 @@ _EXECUTION_COLUMNS = (
     "execution_id, function_name, execution_name, status, input_payload, result, "
     "error, start_ms, end_ms, timeout_seconds, parent_execution_id, parent_operation_id"
 )
-
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def exit_error(invocation_id: str) -> ErrorObject:
@@ -318,16 +316,12 @@ class SqliteStore:
         invocation_id: str,
         started: datetime.datetime,
     ) -> Lease:
-        record = _record(
-            db.execute(
-                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE execution_id = ?",  # noqa: S608
-                (execution_id,),
-            ).fetchone()
-        )
-        epoch, wake_seq = db.execute(
-            "SELECT epoch, wake_seq FROM executions WHERE execution_id = ?",
+        *columns, epoch, wake_seq = db.execute(
+            f"SELECT {_EXECUTION_COLUMNS}, epoch, wake_seq FROM executions "  # noqa: S608
+            "WHERE execution_id = ?",
             (execution_id,),
         ).fetchone()
+        record = _record(columns)
         operations = tuple(
             self._decoded.operation(row)
             for row in db.execute(
@@ -614,7 +608,9 @@ class SqliteStore:
         writer's fence): otherwise LeaseLostError, and nothing is written.
         """
         if events:
-            written = db.execute(_APPEND_EVENTS, (execution_id, len(events), _dumps(events), epoch))
+            written = db.execute(
+                _APPEND_EVENTS, (execution_id, len(events), compact_json(events), epoch)
+            )
             if written.rowcount:
                 return
         elif (
@@ -735,7 +731,7 @@ class SqliteStore:
             (
                 status.value,
                 result,
-                _dumps(error.to_dict()) if error else None,
+                compact_json(error.to_dict()) if error else None,
                 epoch_millis(now),
                 execution_id,
             ),
@@ -801,7 +797,7 @@ def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
         operation.sub_type,
         to_millis(operation.start_timestamp),
         to_millis(operation.end_timestamp),
-        _dumps(details) if details else None,
+        compact_json(details) if details else None,
     )
 
 
