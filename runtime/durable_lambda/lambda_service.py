@@ -348,7 +348,17 @@ class Operation:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Operation:
         """Build from the API shape (timestamps as datetimes)."""
-        return cls._from_mapping(data, _identity)
+        return cls(
+            operation_id=data["Id"],
+            operation_type=_OPERATION_TYPES[data["Type"]],
+            status=_OPERATION_STATUSES[data["Status"]],
+            parent_id=data.get("ParentId"),
+            name=data.get("Name"),
+            start_timestamp=data.get("StartTimestamp"),
+            end_timestamp=data.get("EndTimestamp"),
+            sub_type=data.get("SubType") or None,
+            **_details_from_mapping(data, _identity),
+        )
 
     @classmethod
     def from_stored(
@@ -377,29 +387,12 @@ class Operation:
             **_details_from_mapping(details, from_millis),
         )
 
-    @classmethod
-    def _from_mapping(cls, data: Mapping[str, Any], moment: Any) -> Operation:
-        return cls(
-            operation_id=data["Id"],
-            operation_type=_OPERATION_TYPES[data["Type"]],
-            status=_OPERATION_STATUSES[data["Status"]],
-            parent_id=data.get("ParentId"),
-            name=data.get("Name"),
-            start_timestamp=moment(data.get("StartTimestamp")),
-            end_timestamp=moment(data.get("EndTimestamp")),
-            sub_type=data.get("SubType") or None,
-            **_details_from_mapping(data, moment),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The API shape, timestamps as datetimes."""
-        return self._to_mapping(_identity)
-
     def details_to_json_dict(self) -> dict[str, Any]:
         """Only the ``<Kind>Details`` objects of the stored shape."""
         return self._details_mapping(to_millis)
 
-    def _to_mapping(self, moment: Any) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The API shape, timestamps as datetimes."""
         result: dict[str, Any] = {
             "Id": self.operation_id,
             "Type": self.operation_type._value_,
@@ -412,10 +405,10 @@ class Operation:
         if self.sub_type:
             result["SubType"] = self.sub_type
         if self.start_timestamp:
-            result["StartTimestamp"] = moment(self.start_timestamp)
+            result["StartTimestamp"] = self.start_timestamp
         if self.end_timestamp:
-            result["EndTimestamp"] = moment(self.end_timestamp)
-        result.update(self._details_mapping(moment))
+            result["EndTimestamp"] = self.end_timestamp
+        result.update(self._details_mapping(_identity))
         return result
 
     def _details_mapping(self, moment: Any) -> dict[str, Any]:
