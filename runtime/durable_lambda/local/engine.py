@@ -508,24 +508,25 @@ class LocalEngine:
         record = self.store.get_execution(execution_id)
         if record.status is not ExecutionStatus.RUNNING:
             return
-        function = self.function(record.function_name)
-        request_id = str(uuid.uuid4())
-        result = self._invoker.invoke(
-            InvocationRequest(
-                handler=function.handler,
-                event={RESUME_KEY: execution_id},
-                request_id=request_id,
-                function_name=function.name,
-                function_arn=self.function_arn(function.name),
-                timeout_seconds=self._invocation_timeout,
-            )
-        )
+        request = self._invocation(self.function(record.function_name), {RESUME_KEY: execution_id})
+        result = self._invoker.invoke(request)
         if isinstance(result, Raised | Crashed):
-            self._retry_later(execution_id, request_id, result.error)
+            self._retry_later(execution_id, request.request_id, result.error)
         else:
             self._failures.pop(execution_id, None)
         if execution_id in self._called_functions:
             self._forget_called_functions_once_ended(execution_id)
+
+    def _invocation(self, function: RegisteredFunction, event: Any) -> InvocationRequest:
+        """A new invocation of ``function`` with ``event``, as Lambda would run it."""
+        return InvocationRequest(
+            handler=function.handler,
+            event=event,
+            request_id=str(uuid.uuid4()),
+            function_name=function.name,
+            function_arn=self.function_arn(function.name),
+            timeout_seconds=self._invocation_timeout,
+        )
 
     def _retry_later(self, execution_id: str, request_id: str, error: ErrorObject) -> None:
         now = self.clock.now()
@@ -620,16 +621,8 @@ class LocalEngine:
     def _call_function(self, request: ChainedInvokeRequest, function: RegisteredFunction) -> None:
         """Invoke a function that is not durable once and record its response."""
         try:
-            result = self._invoker.invoke(
-                InvocationRequest(
-                    handler=function.handler,
-                    event=json.loads(request.payload) if request.payload is not None else {},
-                    request_id=str(uuid.uuid4()),
-                    function_name=function.name,
-                    function_arn=self.function_arn(function.name),
-                    timeout_seconds=self._invocation_timeout,
-                )
-            )
+            event = json.loads(request.payload) if request.payload is not None else {}
+            result = self._invoker.invoke(self._invocation(function, event))
             self._complete_target(request, _function_outcome(result))
         except Exception:
             logger.exception("The engine failed to invoke %s", function.name)
@@ -666,7 +659,6 @@ class LocalEngine:
             with self._cond:
                 if self._closed:
                     return
-            with self._cond:
                 self._firing = True
             try:
                 now = self.clock.now()
