@@ -238,10 +238,7 @@ _UPDATE_HANDLERS: dict[str, UpdateHandler] = {
 }
 
 
-def register_update_handler(
-    operation_type: OperationType,
-    handler: Callable[[OperationUpdate, Operation | None, datetime.datetime], Transition],
-) -> None:
+def register_update_handler(operation_type: OperationType, handler: UpdateHandler) -> None:
     """Add the transitions of an operation type defined in its own module."""
     _UPDATE_HANDLERS[operation_type._value_] = handler
 

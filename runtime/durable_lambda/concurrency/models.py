@@ -460,7 +460,7 @@ class BranchStatus(Enum):
 
 
 class Branch(Generic[CallableType, ResultType]):
-    """The state of one branch, owned by the executor's coordinating thread."""
+    """The state of one branch, changed under its batch's lock."""
 
     def __init__(self, executable: Executable[CallableType]) -> None:
         self.executable = executable
@@ -511,7 +511,7 @@ class BranchEventKind(Enum):
 
 @dataclass(frozen=True)
 class BranchEvent(Generic[ResultType]):
-    """What a worker thread reports to the coordinator about one branch run."""
+    """How one run of a branch ended."""
 
     index: int
     kind: BranchEventKind
