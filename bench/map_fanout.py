@@ -16,7 +16,6 @@ import argparse
 import importlib
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from aws_durable_execution_sdk_python_testing import (
     DurableFunctionTestRunner as AnchorRunner,
 )
-from paired import measure
+from paired import measure, timed_run
 
 from durable_lambda.store import SqliteStore
 from durable_lambda.testing import DurableFunctionTestRunner
@@ -58,21 +57,13 @@ def run_ours(items: int, concurrency: int, *, file_store: bool) -> float:
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteStore(str(Path(folder) / "bench.sqlite3")) if file_store else None
         with DurableFunctionTestRunner(handler, store=store) as runner:
-            started = time.perf_counter()
-            result = runner.run(input="{}", timeout=600)
-            elapsed = time.perf_counter() - started
-    assert result.result == expected(items), result
-    return elapsed
+            return timed_run(runner, expected(items), input="{}", timeout=600)
 
 
 def run_anchor(items: int, concurrency: int) -> float:
     handler = fanout("aws_durable_execution_sdk_python", items, concurrency)
     with AnchorRunner(handler) as runner:
-        started = time.perf_counter()
-        result = runner.run(input="{}", execution_timeout=600)
-        elapsed = time.perf_counter() - started
-    assert result.result == expected(items), result
-    return elapsed
+        return timed_run(runner, expected(items), input="{}", execution_timeout=600)
 
 
 def main() -> None:

@@ -13,8 +13,10 @@ and its time the median of its per-round means.
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MAX_REPEATS = 10
 
@@ -62,3 +64,12 @@ def _mean_over_window(run: Callable[[], float], window: float) -> float:
     while sum(samples) < window and len(samples) < MAX_REPEATS:
         samples.append(run())
     return statistics.fmean(samples)
+
+
+def timed_run(runner: Any, expected: str, **run_arguments: Any) -> float:
+    """Seconds ``runner.run(**run_arguments)`` took; asserts the result is ``expected``."""
+    started = time.perf_counter()
+    result = runner.run(**run_arguments)
+    elapsed = time.perf_counter() - started
+    assert result.result == expected, result
+    return elapsed

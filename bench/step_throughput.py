@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import aws_durable_execution_sdk_python as aws_sdk
 import aws_durable_execution_sdk_python.config as aws_config
 import aws_durable_execution_sdk_python_testing as aws_testing
-from paired import measure
+from paired import measure, timed_run
 
 import durable_lambda
 from durable_lambda.config import Duration
@@ -48,27 +47,17 @@ def workflow(durable_execution: Callable[..., Any], duration: Any, steps: int, w
 
 
 def run_ours(steps: int, waits: int) -> float:
-
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteStore(str(Path(folder) / "bench.sqlite3"))
         handler = workflow(durable_lambda.durable_execution, Duration, steps, waits)
         with DurableFunctionTestRunner(handler, store=store) as runner:
-            started = time.perf_counter()
-            result = runner.run(input="{}", timeout=600)
-            elapsed = time.perf_counter() - started
-    assert result.result == str(sum(range(steps))), result
-    return elapsed
+            return timed_run(runner, str(sum(range(steps))), input="{}", timeout=600)
 
 
 def run_anchor(steps: int, waits: int) -> float:
-
     handler = workflow(aws_sdk.durable_execution, aws_config.Duration, steps, waits)
     with aws_testing.DurableFunctionTestRunner(handler, execution_timeout=600) as runner:
-        started = time.perf_counter()
-        result = runner.run(input="{}", execution_timeout=600)
-        elapsed = time.perf_counter() - started
-    assert result.result == str(sum(range(steps))), result
-    return elapsed
+        return timed_run(runner, str(sum(range(steps))), input="{}", execution_timeout=600)
 
 
 def main() -> None:
