@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from durable_lambda.callback_ids import callback_url
-from durable_lambda.lambda_service import OperationStatus, OperationType
 from durable_lambda.local import LocalEngine
+from durable_lambda.testing.runner import waiting_callback_id
 from examples import (
     agent_loop,
     approval,
@@ -73,12 +73,9 @@ def waiting_callback(engine: LocalEngine, execution_id: str, timeout: float = 30
     """The id of the execution's callback once it waits for its caller."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for operation in engine.get_operations(execution_id):
-            details = operation.callback_details
-            waiting = operation.operation_type is OperationType.CALLBACK
-            if waiting and operation.status is OperationStatus.STARTED and details:
-                assert details.callback_id is not None
-                return details.callback_id
+        callback_id = waiting_callback_id(engine.get_history(execution_id))
+        if callback_id is not None:
+            return callback_id
         time.sleep(0.05)
     msg = f"No callback of {execution_id} waited within {timeout} s"
     raise TimeoutError(msg)
