@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from durable_lambda import DurableContext, durable_execution
+from durable_lambda.config import CallbackConfig, ChildConfig, Duration, StepConfig
 from durable_lambda.exceptions import ValidationError
 from durable_lambda.lambda_service import (
     ErrorObject,
@@ -18,6 +20,7 @@ from durable_lambda.lambda_service import (
     OperationUpdate,
     WaitOptions,
 )
+from durable_lambda.retries import RetryStrategyConfig, create_retry_strategy
 from durable_lambda.store import (
     CheckpointBatch,
     ExecutionNotFoundError,
@@ -30,7 +33,9 @@ from durable_lambda.store import (
     Succeeded,
     Suspended,
 )
+from durable_lambda.testing import DurableFunctionTestRunner
 from durable_lambda.transitions import apply_update
+from durable_lambda.waits import WaitForConditionConfig, WaitForConditionDecision
 
 T0 = datetime.datetime(2026, 11, 25, 8, 0, tzinfo=datetime.UTC)
 
@@ -266,3 +271,54 @@ def test_a_file_laid_out_by_another_schema_version_is_refused_untouched(tmp_path
     kept = sqlite3.connect(path)
     assert kept.execute("SELECT body FROM operations").fetchall() == [("{}",)]
     kept.close()
+
+
+def test_operations_kept_by_the_writing_store_equal_what_a_fresh_reader_decodes(
+    tmp_path: Path,
+) -> None:
+    """The store keeps the operations it writes instead of decoding its own rows
+    again; they must be exactly what another reader of the file decodes."""
+    attempts: list[int] = []
+
+    def flaky(_: object) -> str:
+        attempts.append(1)
+        if len(attempts) < 2:
+            raise RuntimeError("first attempt fails")
+        return "ok"
+
+    retry = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=3)))
+    large = ChildConfig[str](summary_generator=lambda result: "summary")
+
+    @durable_execution
+    def handler(event: object, context: DurableContext) -> object:
+        context.step(flaky, "flaky", retry)
+        context.wait(Duration.from_seconds(2), "pause")
+        callback = context.create_callback(
+            "approval", CallbackConfig(timeout=Duration.from_hours(1))
+        )
+        approved = callback.result()
+        doubled = context.map([1, 2, 3], lambda ctx, item, i, items: ctx.step(lambda _: item * 2))
+        context.run_in_child_context(lambda ctx: "x" * 300_000, "large", large)
+        polled = context.wait_for_condition(
+            lambda state, check: state + 1,
+            WaitForConditionConfig(
+                lambda state, attempt: WaitForConditionDecision(
+                    should_continue=state < 2, delay=Duration.from_seconds(1)
+                ),
+                initial_state=0,
+            ),
+        )
+        return [approved, doubled.get_results(), polled]
+
+    path = str(tmp_path / "shared.sqlite3")
+    with DurableFunctionTestRunner(handler, store=SqliteStore(path)) as runner:
+        execution_id = runner.run_async("{}")
+        runner.send_callback_success(runner.wait_for_callback(execution_id), b"yes")
+        result = runner.wait_for_result(execution_id)
+        assert result.result == '["yes", [2, 4, 6], 2]'
+        kept = runner.engine.store.get_operations(execution_id)
+    fresh = SqliteStore(path)
+    decoded = fresh.get_operations(execution_id)
+    fresh.close()
+    assert [op.operation_type.value for op in kept].count("STEP") >= 4
+    assert kept == decoded

@@ -282,6 +282,11 @@ def epoch_millis(moment: datetime.datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
+def whole_millis(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` cut to the millisecond, the precision stores keep."""
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+
+
 def from_epoch_millis(millis: int) -> datetime.datetime:
     """UTC datetime from epoch milliseconds."""
     return datetime.datetime.fromtimestamp(millis / 1000, tz=datetime.UTC)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from durable_lambda.clock import Clock
 from durable_lambda.exceptions import CheckpointError, OrphanedChildException
 from durable_lambda.identifier import enclosing_operation_ids
-from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate
+from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate, whole_millis
 from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError, Store
 from durable_lambda.transitions import Transition, apply_update
 
@@ -171,9 +171,9 @@ class ExecutionState:
         with self._lock:
             if self._orphaned_scopes:
                 self._refuse_orphan(update.operation_id)
-            transition = apply_update(
-                update, self._operations.get(update.operation_id), self.clock.now()
-            )
+            # At the stores' precision, so what this invocation holds is what they read back.
+            now = whole_millis(self.clock.now())
+            transition = apply_update(update, self._operations.get(update.operation_id), now)
             self._operations[update.operation_id] = transition.operation
             ticket = self._writer.enqueue(transition, sync=sync)
         if sync:

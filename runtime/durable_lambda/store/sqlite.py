@@ -351,6 +351,8 @@ class SqliteStore:
                     callbacks,
                 )
             self._apply_timers(db, execution_id, batch.timers)
+        for row, operation in zip(operations, batch.operations.values(), strict=True):
+            self._decoded.remember(row[1:], operation)
 
     def finish_invocation(
         self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
@@ -806,8 +808,10 @@ class _DecodedOperations:
 
     Every invocation of an execution reloads the rows of all its operations,
     and most are unchanged since the last load; an unchanged row is the same
-    tuple, and an Operation is immutable, so it is decoded once. Bounded:
-    past ``limit`` rows the cache starts over.
+    tuple, and an Operation is immutable, so it is decoded once. A row this
+    store wrote is never decoded: the operation it was written from is kept
+    (its timestamps are whole milliseconds, so it equals the decoded one).
+    Bounded: past ``limit`` rows the cache starts over.
     """
 
     def __init__(self, limit: int = 20_000) -> None:
@@ -818,10 +822,14 @@ class _DecodedOperations:
         operation = self._by_row.get(row)
         if operation is None:
             operation = _operation(row)
-            if len(self._by_row) >= self._limit:
-                self._by_row.clear()
-            self._by_row[row] = operation
+            self.remember(row, operation)
         return operation
+
+    def remember(self, row: tuple[Any, ...], operation: Operation) -> None:
+        """Keep ``operation`` as what ``row`` decodes to."""
+        if len(self._by_row) >= self._limit:
+            self._by_row.clear()
+        self._by_row[row] = operation
 
 
 def _operation(row: Sequence[Any]) -> Operation:
