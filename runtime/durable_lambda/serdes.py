@@ -20,6 +20,7 @@ import logging
 import types
 import typing
 import uuid
+from _json import make_encoder
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,8 +36,28 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-compact_json = json.JSONEncoder(separators=(",", ":")).encode
-"""JSON text without spaces, as payloads and stores record it."""
+_ENCODE_COMPACT = make_encoder(
+    None,  # no circular-reference markers: shared across threads, so nothing kept per call
+    json.JSONEncoder().default,
+    json.encoder.encode_basestring_ascii,
+    None,
+    ":",
+    ",",
+    False,  # sort_keys
+    False,  # skipkeys
+    True,  # allow_nan
+)
+"""One reusable encoder: ``json.dumps`` builds a new one on every call."""
+
+
+def compact_json(value: Any) -> str:
+    """JSON text without spaces, as payloads and stores record it.
+
+    The same text as ``json.dumps(value, separators=(",", ":"))``; a value
+    that refers to itself raises RecursionError instead of ValueError.
+    """
+    return "".join(_ENCODE_COMPACT(value, 0))
+
 
 TYPE_TOKEN = "t"  # noqa: S105 - an envelope key, not a secret
 VALUE_TOKEN = "v"  # noqa: S105
