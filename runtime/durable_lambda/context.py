@@ -192,6 +192,7 @@ class _OperationScope:
 
 
 _DEFAULT_STEP_CONFIG = StepConfig()
+_STEP = OperationSubType.STEP.value
 
 
 class DurableContext:
@@ -326,7 +327,7 @@ class DurableContext:
         """
         step_name = self._resolve_step_name(name, func)
         config = config or _DEFAULT_STEP_CONFIG
-        sub_type = config.sub_type or OperationSubType.STEP.value
+        sub_type = config.sub_type or _STEP
         with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
             return StepOperation(func, config, self.state, identifier, self.logger).process()
 

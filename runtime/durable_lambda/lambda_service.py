@@ -55,6 +55,10 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+TERMINAL_VALUES = frozenset(status._value_ for status in TERMINAL_STATUSES)
+"""Terminal statuses by value: a str hashes in C, an Enum member in Python."""
+
+
 class OperationType(Enum):
     """Kind of durable operation."""
 
@@ -323,7 +327,7 @@ class Operation:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status._value_ in TERMINAL_VALUES
 
     @property
     def result(self) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 from durable_lambda.exceptions import InvalidStateError
 from durable_lambda.history import Event, error_payload, operation_event, payload
 from durable_lambda.lambda_service import (
-    TERMINAL_STATUSES,
+    TERMINAL_VALUES,
     ContextDetails,
     ErrorObject,
     Operation,
@@ -64,9 +64,6 @@ def parse_operation_timer(key: str) -> tuple[str, str] | None:
     return (kind, operation_id) if separator and operation_id else None
 
 
-_TERMINAL = frozenset(status._value_ for status in TERMINAL_STATUSES)
-
-
 def new_operation(
     update: OperationUpdate,
     current: Operation | None,
@@ -83,7 +80,7 @@ def new_operation(
         name=update.name,
         sub_type=update.sub_type,
         start_timestamp=current.start_timestamp if current else now,
-        end_timestamp=now if status._value_ in _TERMINAL else None,
+        end_timestamp=now if status._value_ in TERMINAL_VALUES else None,
         **details,
     )
 
