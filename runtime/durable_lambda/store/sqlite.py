@@ -68,12 +68,13 @@ MEMORY = ":memory:"
 Durability = Literal["process", "power"]
 _SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The table layout this module reads and writes (SQLite ``user_version``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
-    execution_id TEXT PRIMARY KEY,
+    run INTEGER PRIMARY KEY,
+    execution_id TEXT NOT NULL UNIQUE,
     function_name TEXT NOT NULL,
     execution_name TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -93,7 +94,7 @@ CREATE TABLE IF NOT EXISTS executions (
     UNIQUE (function_name, execution_name)
 );
 CREATE TABLE IF NOT EXISTS operations (
-    execution_id TEXT NOT NULL,
+    run INTEGER NOT NULL,
     operation_id TEXT NOT NULL,
     type TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -103,14 +104,14 @@ CREATE TABLE IF NOT EXISTS operations (
     start_ms INTEGER,
     end_ms INTEGER,
     details TEXT,
-    PRIMARY KEY (execution_id, operation_id)
+    PRIMARY KEY (run, operation_id)
 );
 CREATE TABLE IF NOT EXISTS events (
-    execution_id TEXT NOT NULL,
+    run INTEGER NOT NULL,
     last_event_id INTEGER NOT NULL,
     first_event_id INTEGER NOT NULL,
     body TEXT NOT NULL,
-    PRIMARY KEY (execution_id, last_event_id)
+    PRIMARY KEY (run, last_event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
     execution_id TEXT NOT NULL,
@@ -323,12 +324,7 @@ class SqliteStore:
         ).fetchone()
         record = _record(columns)
         operations = tuple(
-            self._decoded.operation(row)
-            for row in db.execute(
-                f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
-                "WHERE execution_id = ? ORDER BY rowid",
-                (execution_id,),
-            )
+            self._decoded.operation(row) for row in db.execute(_SELECT_OPERATIONS, (execution_id,))
         )
         return Lease(record, invocation_id, epoch, wake_seq, started, operations)
 
@@ -564,18 +560,14 @@ class SqliteStore:
 
     def get_operations(self, execution_id: str) -> list[Operation]:
         with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
-                "WHERE execution_id = ? ORDER BY rowid",
-                (execution_id,),
-            ).fetchall()
+            rows = self._db.execute(_SELECT_OPERATIONS, (execution_id,)).fetchall()
         return [self._decoded.operation(row) for row in rows]
 
     def get_history(self, execution_id: str) -> list[Event]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT first_event_id, body FROM events "
-                "WHERE execution_id = ? ORDER BY last_event_id",
+                f"SELECT first_event_id, body FROM events WHERE run = {_RUN_OF} "  # noqa: S608
+                "ORDER BY last_event_id",
                 (execution_id,),
             ).fetchall()
         return [
@@ -632,7 +624,7 @@ class SqliteStore:
     ) -> Operation | None:
         row = db.execute(
             f"SELECT {_OPERATION_COLUMNS} FROM operations "  # noqa: S608
-            "WHERE execution_id = ? AND operation_id = ?",
+            f"WHERE run = {_RUN_OF} AND operation_id = ?",
             (execution_id, operation_id),
         ).fetchone()
         return _operation(row) if row is not None else None
@@ -765,10 +757,15 @@ class SqliteStore:
     # endregion
 
 
+_RUN_OF = "(SELECT run FROM executions WHERE execution_id = ?)"
+"""The execution's row number: operations and events are keyed by it, not by the
+long execution id, so that their rows and index pages stay small."""
+
 _APPEND_EVENTS = """
-INSERT INTO events (execution_id, last_event_id, first_event_id, body)
-SELECT ?1, seen + ?2, seen + 1, ?3 FROM (
-    SELECT (SELECT COALESCE(MAX(last_event_id), 0) FROM events WHERE execution_id = ?1) AS seen
+INSERT INTO events (run, last_event_id, first_event_id, body)
+SELECT run, seen + ?2, seen + 1, ?3 FROM (
+    SELECT run, (SELECT COALESCE(MAX(last_event_id), 0) FROM events
+                 WHERE events.run = executions.run) AS seen
     FROM executions
     WHERE execution_id = ?1 AND (?4 IS NULL OR (epoch = ?4 AND status = 'RUNNING'))
 )
@@ -778,10 +775,15 @@ SELECT ?1, seen + ?2, seen + 1, ?3 FROM (
 _OPERATION_COLUMNS = (
     "operation_id, type, status, parent_id, name, sub_type, start_ms, end_ms, details"
 )
+_SELECT_OPERATIONS = (
+    f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE run = {_RUN_OF} "  # noqa: S608
+    "ORDER BY rowid"
+)
 _UPSERT_OPERATION = (
-    "INSERT INTO operations (execution_id, operation_id, type, status, parent_id, name, "
-    "sub_type, start_ms, end_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (execution_id, operation_id) DO UPDATE SET status = excluded.status, "
+    "INSERT INTO operations (run, operation_id, type, status, parent_id, name, "
+    "sub_type, start_ms, end_ms, details) "
+    "SELECT run, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM executions WHERE execution_id = ?1 "
+    "ON CONFLICT (run, operation_id) DO UPDATE SET status = excluded.status, "
     "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
 )
 
