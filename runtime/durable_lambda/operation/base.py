@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_READ_BACK_EQUAL: frozenset[type] = frozenset({type(None), str, int, float, bool})
+
 
 def raise_recorded_error(operation: Operation, error_cls: type[DurableOperationError]) -> NoReturn:
     """Raise ``error_cls`` rebuilt from the operation's recorded error."""
@@ -40,13 +42,14 @@ def round_trip(
 ) -> tuple[str | None, T]:
     """Serialize ``value`` and read it back, so a first run returns what replay will.
 
-    A batch result under the default serdes is returned as is: its items were
-    read back from their own records, so reading it back again changes nothing.
+    Under the default serdes a None, str, int, float or bool (not a subclass)
+    reads back equal, and a batch result's items were read back from their own
+    records: these are returned as they are.
     """
     serialized: str | None = serialize(serdes, value, operation_id, execution_arn)
     if serialized is None:  # a custom serdes may record nothing
         return None, cast(T, None)
-    if serdes is None and isinstance(value, BatchResult):
+    if serdes is None and (type(value) in _READ_BACK_EQUAL or isinstance(value, BatchResult)):
         return serialized, value
     return serialized, cast(T, deserialize(serdes, serialized, operation_id, execution_arn))
 
