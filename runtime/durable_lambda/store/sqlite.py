@@ -16,8 +16,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from durable_lambda.exceptions import InvalidStateError, ValidationError
@@ -186,16 +185,8 @@ class SqliteStore:
     def is_memory(self) -> bool:
         return self.path == MEMORY
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self._lock)
 
     # region executions
 
@@ -803,6 +794,34 @@ def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
         to_millis(operation.end_timestamp),
         compact_json(details) if details else None,
     )
+
+
+class _Transaction:
+    """``with``: the connection inside one write transaction, under the store's lock.
+
+    A class rather than a generator context manager: a step's checkpoint opens one.
+    """
+
+    __slots__ = ("_db", "_lock")
+
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._db = db
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self._db
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        finally:
+            self._lock.release()
 
 
 class _DecodedOperations:
