@@ -306,7 +306,7 @@ def from_millis(millis: int | None) -> datetime.datetime | None:
     return from_epoch_millis(millis) if millis is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Operation:
     """The recorded state of one durable operation."""
 
@@ -324,6 +324,42 @@ class Operation:
     wait_details: WaitDetails | None = None
     callback_details: CallbackDetails | None = None
     chained_invoke_details: ChainedInvokeDetails | None = None
+
+    def __init__(  # noqa: PLR0917 - the fields, in order
+        self,
+        operation_id: str,
+        operation_type: OperationType,
+        status: OperationStatus,
+        parent_id: str | None = None,
+        name: str | None = None,
+        start_timestamp: datetime.datetime | None = None,
+        end_timestamp: datetime.datetime | None = None,
+        sub_type: str | None = None,
+        execution_details: ExecutionDetails | None = None,
+        context_details: ContextDetails | None = None,
+        step_details: StepDetails | None = None,
+        wait_details: WaitDetails | None = None,
+        callback_details: CallbackDetails | None = None,
+        chained_invoke_details: ChainedInvokeDetails | None = None,
+    ) -> None:
+        # Every checkpoint builds one: filling the instance dict at once costs a
+        # third of the frozen dataclass __init__'s object.__setattr__ per field.
+        self.__dict__.update(
+            operation_id=operation_id,
+            operation_type=operation_type,
+            status=status,
+            parent_id=parent_id,
+            name=name,
+            start_timestamp=start_timestamp,
+            end_timestamp=end_timestamp,
+            sub_type=sub_type,
+            execution_details=execution_details,
+            context_details=context_details,
+            step_details=step_details,
+            wait_details=wait_details,
+            callback_details=callback_details,
+            chained_invoke_details=chained_invoke_details,
+        )
 
     @property
     def is_terminal(self) -> bool:
@@ -517,7 +553,7 @@ def _outcome_fields(
     return fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class OperationUpdate:
     """A checkpoint request: apply ``action`` to one operation."""
 
@@ -534,3 +570,36 @@ class OperationUpdate:
     wait_options: WaitOptions | None = None
     callback_options: CallbackOptions | None = None
     chained_invoke_options: ChainedInvokeOptions | None = None
+
+    def __init__(  # noqa: PLR0917 - the fields, in order
+        self,
+        operation_id: str,
+        operation_type: OperationType,
+        action: OperationAction,
+        parent_id: str | None = None,
+        name: str | None = None,
+        sub_type: str | None = None,
+        payload: str | None = None,
+        error: ErrorObject | None = None,
+        context_options: ContextOptions | None = None,
+        step_options: StepOptions | None = None,
+        wait_options: WaitOptions | None = None,
+        callback_options: CallbackOptions | None = None,
+        chained_invoke_options: ChainedInvokeOptions | None = None,
+    ) -> None:
+        # As Operation's: every checkpoint builds one.
+        self.__dict__.update(
+            operation_id=operation_id,
+            operation_type=operation_type,
+            action=action,
+            parent_id=parent_id,
+            name=name,
+            sub_type=sub_type,
+            payload=payload,
+            error=error,
+            context_options=context_options,
+            step_options=step_options,
+            wait_options=wait_options,
+            callback_options=callback_options,
+            chained_invoke_options=chained_invoke_options,
+        )
