@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ from durable_lambda.serdes import (
     create_class_serdes,
     create_class_serdes_with_dates,
     deserialize,
+    parse_json,
     serialize,
 )
 from durable_lambda.store import ExecutionStatus
@@ -145,3 +147,18 @@ def test_custom_step_serdes_is_used_for_the_record() -> None:
     with DurableFunctionTestRunner(handler) as runner:
         result = runner.run()
     assert result.get_step("plain").result == '{"b": 1, "a": 2}'
+
+
+@pytest.mark.parametrize(
+    "text", ["42", '"x"', " 1", "1 ", "[1, 2]", '{"a": {"t": 1}}', "null", "-0.0"]
+)
+def test_parse_json_reads_what_json_loads_reads(text: str) -> None:
+    assert parse_json(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", "1 2", "{", "x"])
+def test_parse_json_refuses_what_json_loads_refuses_with_its_message(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError, match=re.escape(str(expected.value))):
+        parse_json(text)
