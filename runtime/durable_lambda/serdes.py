@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.exceptions import RetryableSerDesError, SerDesError
@@ -265,7 +265,8 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
 
 DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
-EXTENDED_TYPES_SERDES: SerDes[Any] = ExtendedTypeSerDes()
+_EXTENDED_TYPES = ExtendedTypeSerDes()
+EXTENDED_TYPES_SERDES: SerDes[Any] = _EXTENDED_TYPES
 
 
 class ClassSerDes(SerDes[T]):
@@ -372,9 +373,10 @@ def deserialize(
     serdes: SerDes[T] | None, data: str, operation_id: str, durable_execution_arn: str
 ) -> T:
     """Deserialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
-    context = SerDesContext(operation_id, durable_execution_arn)
     try:
-        return (serdes or EXTENDED_TYPES_SERDES).deserialize(data, context)
+        if serdes is None:  # replay's common case; the default reads no context
+            return cast(T, _EXTENDED_TYPES.deserialize(data))
+        return serdes.deserialize(data, SerDesContext(operation_id, durable_execution_arn))
     except (RetryableSerDesError, SerDesError):
         raise
     except Exception as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from durable_lambda.concurrency.models import BatchResult
@@ -56,9 +57,10 @@ def round_trip(
 
 def recorded_result(serdes: SerDes[Any] | None, operation: Operation, execution_arn: str) -> Any:
     """The operation's recorded result, deserialized (None when none was recorded)."""
-    if operation.result is None:
+    result = operation.result
+    if result is None:
         return None
-    return deserialize(serdes, operation.result, operation.operation_id, execution_arn)
+    return deserialize(serdes, result, operation.operation_id, execution_arn)
 
 
 def suspend_until(message: str, moment: datetime.datetime | None) -> NoReturn:
@@ -73,12 +75,12 @@ def replay_attempts(
     serdes: SerDes[Any] | None,
     execution_arn: str,
     error_cls: type[DurableOperationError],
-    waiting: str,
+    waiting: Callable[[], str],
 ) -> tuple[bool, Any]:
     """Replay an operation recorded as attempts (a step, a wait_for_condition).
 
     Returns ``(True, result)`` when it succeeded; raises its recorded error as
-    ``error_cls`` when it failed; suspends until its next attempt (``waiting``
+    ``error_cls`` when it failed; suspends until its next attempt (``waiting()``
     says why) when it waits to retry; else ``(False, None)``: an attempt runs.
     """
     if operation is None:
@@ -89,7 +91,7 @@ def replay_attempts(
         raise_recorded_error(operation, error_cls)
     if operation.status is OperationStatus.PENDING:
         details = operation.step_details
-        suspend_until(waiting, details.next_attempt_timestamp if details else None)
+        suspend_until(waiting(), details.next_attempt_timestamp if details else None)
     return False, None
 
 

@@ -56,7 +56,7 @@ class StepOperation(Generic[T]):
             self.config.serdes,
             self.state.durable_execution_arn,
             StepError,
-            f"Step {self._label} retries at its next attempt",
+            lambda: f"Step {self._label} retries at its next attempt",
         )
         if replayed:
             return cast(T, result)

@@ -58,7 +58,7 @@ class WaitForConditionOperation(Generic[T]):
             self.config.serdes,
             self.state.durable_execution_arn,
             WaitForConditionError,
-            f"wait_for_condition {self._label} polls again at its next attempt",
+            lambda: f"wait_for_condition {self._label} polls again at its next attempt",
         )
         if replayed:
             return cast(T, result)
