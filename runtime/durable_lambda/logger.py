@@ -51,16 +51,36 @@ class Logger:
 
     def with_fields(self, **fields: Any) -> Logger:
         """The same logger, with these fields replacing or adding to its extra."""
-        extra = {**self._default_extra, **{k: v for k, v in fields.items() if v is not None}}
-        return Logger(self._logger, extra, self._is_replaying)
+        extra = self._default_extra.copy()
+        for key, value in fields.items():
+            if value is not None:
+                extra[key] = value
+        return self._derived(self._logger, extra, self._is_replaying)
 
     def with_is_replaying(self, is_replaying: Callable[[], bool]) -> Logger:
         """The same logger, following another context's replay status."""
-        return Logger(self._logger, self._default_extra, is_replaying)
+        return self._derived(self._logger, self._default_extra, is_replaying)
 
     def with_logger(self, logger: LoggerInterface) -> Logger:
         """The same fields and replay status, written to another logger."""
-        return Logger(logger, self._default_extra, self._is_replaying)
+        return self._derived(logger, self._default_extra, self._is_replaying)
+
+    @classmethod
+    def _derived(
+        cls,
+        logger: LoggerInterface,
+        default_extra: dict[str, object],
+        is_replaying: Callable[[], bool],
+    ) -> Logger:
+        """A logger sharing ``default_extra`` (never changed once built) instead of a copy.
+
+        Every context and step attempt derives one.
+        """
+        derived = cls.__new__(cls)
+        derived._logger = logger
+        derived._default_extra = default_extra
+        derived._is_replaying = is_replaying
+        return derived
 
     def get_logger(self) -> LoggerInterface:
         """The wrapped logger."""

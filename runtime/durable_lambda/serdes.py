@@ -359,9 +359,10 @@ def serialize(
     serdes: SerDes[T] | None, value: T, operation_id: str, durable_execution_arn: str
 ) -> str:
     """Serialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
-    context = SerDesContext(operation_id, durable_execution_arn)
     try:
-        return (serdes or EXTENDED_TYPES_SERDES).serialize(value, context)
+        if serdes is None:  # the common case; the default reads no context
+            return _EXTENDED_TYPES.serialize(value)
+        return serdes.serialize(value, SerDesContext(operation_id, durable_execution_arn))
     except (RetryableSerDesError, SerDesError):
         raise
     except Exception as e:
@@ -374,7 +375,7 @@ def deserialize(
 ) -> T:
     """Deserialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
     try:
-        if serdes is None:  # replay's common case; the default reads no context
+        if serdes is None:  # the common case; the default reads no context
             return cast(T, _EXTENDED_TYPES.deserialize(data))
         return serdes.deserialize(data, SerDesContext(operation_id, durable_execution_arn))
     except (RetryableSerDesError, SerDesError):
