@@ -157,6 +157,7 @@ class SqliteStore:
         self.durability = durability
         self._lock = threading.Lock()
         self._decoded = _DecodedOperations()
+        self._runs: dict[str, int] = {}
         self._db = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -321,7 +322,11 @@ class SqliteStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
-        operations = [_operation_row(execution_id, op) for op in batch.operations.values()]
+        run = self._runs.get(execution_id)
+        if run is None:
+            with self._lock:
+                run = self._run(self._db, execution_id)
+        operations = [_operation_row(run, op) for op in batch.operations.values()]
         callbacks = [
             (op.callback_details.token_hash, execution_id, op_id)
             for op_id, op in batch.operations.items()
@@ -580,8 +585,8 @@ class SqliteStore:
     # endregion
     # region helpers
 
-    @staticmethod
     def _append_events(
+        self,
         db: sqlite3.Connection,
         execution_id: str,
         events: Sequence[Event],
@@ -593,9 +598,8 @@ class SqliteStore:
         writer's fence): otherwise LeaseLostError, and nothing is written.
         """
         if events:
-            written = db.execute(
-                _APPEND_EVENTS, (execution_id, len(events), compact_json(events), epoch)
-            )
+            run = self._run(db, execution_id)
+            written = db.execute(_APPEND_EVENTS, (run, len(events), compact_json(events), epoch))
             if written.rowcount:
                 return
         elif (
@@ -608,6 +612,20 @@ class SqliteStore:
             return
         msg = f"Execution {execution_id} is no longer held by this invocation"
         raise LeaseLostError(msg)
+
+    def _run(self, db: sqlite3.Connection, execution_id: str) -> int:
+        """The execution's row number (see ``_RUN_OF``), kept once read: it never changes."""
+        run = self._runs.get(execution_id)
+        if run is None:
+            row = db.execute(
+                "SELECT run FROM executions WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if row is None:
+                raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
+            if len(self._runs) >= _KEPT_RUNS:
+                self._runs.clear()
+            run = self._runs[execution_id] = row[0]
+        return run
 
     @staticmethod
     def _read_operation(
@@ -641,7 +659,7 @@ class SqliteStore:
         """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
         operation = transition.operation
         self._append_events(db, execution_id, transition.events)
-        db.execute(_UPSERT_OPERATION, _operation_row(execution_id, operation))
+        db.execute(_UPSERT_OPERATION, _operation_row(self._run(db, execution_id), operation))
         self._apply_timers(db, execution_id, {t.key: t.due for t in transition.timers})
         if wake:
             db.execute(
@@ -752,16 +770,19 @@ _RUN_OF = "(SELECT run FROM executions WHERE execution_id = ?)"
 """The execution's row number: operations and events are keyed by it, not by the
 long execution id, so that their rows and index pages stay small."""
 
+_KEPT_RUNS = 10_000
+"""How many execution ids a store keeps the row numbers of before it starts over."""
+
 _APPEND_EVENTS = """
 INSERT INTO events (run, last_event_id, first_event_id, body)
-SELECT run, seen + ?2, seen + 1, ?3 FROM (
-    SELECT run, (SELECT COALESCE(MAX(last_event_id), 0) FROM events
-                 WHERE events.run = executions.run) AS seen
+SELECT ?1, seen + ?2, seen + 1, ?3 FROM (
+    SELECT (SELECT COALESCE(MAX(last_event_id), 0) FROM events WHERE run = ?1) AS seen
     FROM executions
-    WHERE execution_id = ?1 AND (?4 IS NULL OR (epoch = ?4 AND status = 'RUNNING'))
+    WHERE run = ?1 AND (?4 IS NULL OR (epoch = ?4 AND status = 'RUNNING'))
 )
 """
-"""One write's events, numbered after the last ones; with an epoch (?4), fenced by it."""
+"""One write's events (?3) of run ?1, numbered after the last ones; with an epoch (?4),
+fenced by it."""
 
 _OPERATION_COLUMNS = (
     "operation_id, type, status, parent_id, name, sub_type, start_ms, end_ms, details"
@@ -772,18 +793,17 @@ _SELECT_OPERATIONS = (
 )
 _UPSERT_OPERATION = (
     "INSERT INTO operations (run, operation_id, type, status, parent_id, name, "
-    "sub_type, start_ms, end_ms, details) "
-    "SELECT run, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM executions WHERE execution_id = ?1 "
+    "sub_type, start_ms, end_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run, operation_id) DO UPDATE SET status = excluded.status, "
     "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
 )
 
 
-def _operation_row(execution_id: str, operation: Operation) -> tuple[Any, ...]:
-    """An operation as stored: its identity in columns, its details as JSON."""
+def _operation_row(run: int, operation: Operation) -> tuple[Any, ...]:
+    """An operation as stored in run ``run``: its identity in columns, its details as JSON."""
     details = operation.details_to_json_dict()
     return (
-        execution_id,
+        run,
         operation.operation_id,
         operation.operation_type._value_,
         operation.status._value_,
