@@ -265,8 +265,7 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
 
 DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
-_EXTENDED_TYPES = ExtendedTypeSerDes()
-EXTENDED_TYPES_SERDES: SerDes[Any] = _EXTENDED_TYPES
+EXTENDED_TYPES_SERDES = ExtendedTypeSerDes()
 
 
 class ClassSerDes(SerDes[T]):
@@ -361,7 +360,7 @@ def serialize(
     """Serialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
     try:
         if serdes is None:  # the common case; the default reads no context
-            return _EXTENDED_TYPES.serialize(value)
+            return EXTENDED_TYPES_SERDES.serialize(value)
         return serdes.serialize(value, SerDesContext(operation_id, durable_execution_arn))
     except (RetryableSerDesError, SerDesError):
         raise
@@ -376,7 +375,7 @@ def deserialize(
     """Deserialize with ``serdes`` (default: extended JSON); failures become SerDesError."""
     try:
         if serdes is None:  # the common case; the default reads no context
-            return cast(T, _EXTENDED_TYPES.deserialize(data))
+            return cast(T, EXTENDED_TYPES_SERDES.deserialize(data))
         return serdes.deserialize(data, SerDesContext(operation_id, durable_execution_arn))
     except (RetryableSerDesError, SerDesError):
         raise

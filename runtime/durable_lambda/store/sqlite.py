@@ -322,10 +322,8 @@ class SqliteStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
-        run = self._runs.get(execution_id)
-        if run is None:
-            with self._lock:
-                run = self._run(self._db, execution_id)
+        with self._lock:
+            run = self._run(self._db, execution_id)
         operations = [_operation_row(run, op) for op in batch.operations.values()]
         callbacks = [
             (op.callback_details.token_hash, execution_id, op_id)
