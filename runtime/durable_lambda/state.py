@@ -28,10 +28,12 @@ ASYNC_LINGER_SECONDS = 0.002
 class CheckpointWriter:
     """Group-commits checkpoints of one invocation to the store."""
 
-    def __init__(self, store: Store, lease: Lease) -> None:
+    def __init__(self, store: Store, lease: Lease, lock: threading.Lock) -> None:
         self._store = store
         self._lease = lease
-        lock = threading.Lock()
+        self.lock = lock
+        """Guards the queue; ``enqueue`` runs under it, so a caller can queue atomically
+        with its own bookkeeping."""
         self._changed = threading.Condition(lock)
         """Signals writes finishing (and failing) to waiting callers."""
         self._scheduled = threading.Condition(lock)
@@ -46,19 +48,18 @@ class CheckpointWriter:
         self._background: threading.Thread | None = None
 
     def enqueue(self, transition: Transition, *, sync: bool) -> int:
-        """Queue a transition; returns its ticket for ``wait``.
+        """Queue a transition (the caller holds ``lock``); returns its ticket for ``wait``.
 
         An asynchronous one is written within ``ASYNC_LINGER_SECONDS`` unless
         a synchronous write takes it along first.
         """
-        with self._changed:
-            self._pending.add(transition)
-            self._queued += 1
-            if not sync and not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._ensure_background()
-                self._scheduled.notify()
-            return self._queued
+        self._pending.add(transition)
+        self._queued += 1
+        if not sync and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._ensure_background()
+            self._scheduled.notify()
+        return self._queued
 
     def wait(self, ticket: int) -> None:
         """Return once the transition with ``ticket`` (and all before it) is durable."""
@@ -151,8 +152,10 @@ class ExecutionState:
         self.input_payload = lease.execution.input_payload
         self.clock = clock
         self._operations = {op.operation_id: op for op in lease.operations}
+        # One lock for refusing orphans and queueing: branch threads take it on
+        # every checkpoint, and a second one held alongside doubled the waits.
         self._lock = threading.Lock()
-        self._writer = CheckpointWriter(store, lease)
+        self._writer = CheckpointWriter(store, lease, self._lock)
         self._orphaned_scopes: set[str] = set()
         self._branch_pools: list[ThreadPoolExecutor] = []
 
@@ -167,13 +170,17 @@ class ExecutionState:
         )
 
     def checkpoint(self, update: OperationUpdate, *, sync: bool = True) -> Operation:
-        """Record a checkpoint; with ``sync``, return once it is durable."""
+        """Record a checkpoint; with ``sync``, return once it is durable.
+
+        The transition is computed outside the lock: an operation is checkpointed
+        only by the thread running it, so nothing else changes it meanwhile.
+        """
+        # At the stores' precision, so what this invocation holds is what they read back.
+        now = whole_millis(self.clock.now())
+        transition = apply_update(update, self._operations.get(update.operation_id), now)
         with self._lock:
             if self._orphaned_scopes:
                 self._refuse_orphan(update.operation_id)
-            # At the stores' precision, so what this invocation holds is what they read back.
-            now = whole_millis(self.clock.now())
-            transition = apply_update(update, self._operations.get(update.operation_id), now)
             self._operations[update.operation_id] = transition.operation
             ticket = self._writer.enqueue(transition, sync=sync)
         if sync:
