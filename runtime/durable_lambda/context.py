@@ -42,7 +42,7 @@ from durable_lambda.operation.child import run_child
 from durable_lambda.operation.invoke import invoke as run_invoke
 from durable_lambda.operation.map import map_handler
 from durable_lambda.operation.parallel import parallel_handler
-from durable_lambda.operation.step import StepOperation
+from durable_lambda.operation.step import run_step
 from durable_lambda.operation.wait import wait as run_wait
 from durable_lambda.operation.wait_for_condition import WaitForConditionOperation
 from durable_lambda.state import ExecutionState
@@ -329,7 +329,7 @@ class DurableContext:
         config = config or _DEFAULT_STEP_CONFIG
         sub_type = config.sub_type or _STEP
         with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
-            return StepOperation(func, config, self.state, identifier, self.logger).process()
+            return run_step(func, config, self.state, identifier, self.logger)
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for ``duration`` (at least one second)."""

@@ -22,7 +22,12 @@ from durable_lambda.lambda_service import (
     OperationStatus,
 )
 from durable_lambda.logger import Logger
-from durable_lambda.operation.base import replay_attempts, retry_after, round_trip
+from durable_lambda.operation.base import (
+    recorded_result,
+    replay_attempts,
+    retry_after,
+    round_trip,
+)
 from durable_lambda.retries import RetryPresets
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import StepContext
@@ -30,6 +35,23 @@ from durable_lambda.types import StepContext
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+def run_step(
+    func: Callable[[StepContext], T],
+    config: StepConfig,
+    state: ExecutionState,
+    identifier: OperationIdentifier,
+    context_logger: Logger,
+) -> T:
+    """Replay the step's recorded result, or replay its attempts and run the next one.
+
+    A succeeded step, what replay meets most, returns without building the operation.
+    """
+    operation = state.get(identifier.operation_id)
+    if operation is not None and operation.status is OperationStatus.SUCCEEDED:
+        return cast(T, recorded_result(config.serdes, operation, state.durable_execution_arn))
+    return StepOperation(func, config, state, identifier, context_logger).process()
 
 
 class StepOperation(Generic[T]):
