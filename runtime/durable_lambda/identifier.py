@@ -34,7 +34,7 @@ def enclosing_operation_ids(operation_id: str) -> list[str]:
     return ["-".join(parts[:end]) for end in range(1, len(parts))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class OperationIdentifier:
     """Who an operation is: id, type, subtype, parent and name."""
 
@@ -43,6 +43,24 @@ class OperationIdentifier:
     parent_id: str | None = None
     name: str | None = None
     operation_type: OperationType = field(kw_only=True)
+
+    def __init__(
+        self,
+        operation_id: str,
+        sub_type: str,
+        parent_id: str | None = None,
+        name: str | None = None,
+        *,
+        operation_type: OperationType,
+    ) -> None:
+        # Every operation, replayed or new, builds one: as Operation's __init__.
+        self.__dict__.update(
+            operation_id=operation_id,
+            sub_type=sub_type,
+            parent_id=parent_id,
+            name=name,
+            operation_type=operation_type,
+        )
 
     def update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
         """A checkpoint of ``action`` for this operation."""
