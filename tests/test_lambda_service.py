@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import inspect
 
+import pytest
+
+from durable_lambda.identifier import OperationIdentifier
 from durable_lambda.lambda_service import (
     CallbackDetails,
     ErrorObject,
     Operation,
     OperationStatus,
     OperationType,
+    OperationUpdate,
     StepDetails,
 )
 
@@ -56,3 +62,16 @@ def test_a_finished_callback_round_trips_with_its_id() -> None:
     assert shape["CallbackDetails"] == {"CallbackId": "abc", "Result": '"approved"', "Timeout": 60}
     assert shape["EndTimestamp"] == T0 + datetime.timedelta(minutes=3)
     assert Operation.from_dict(shape) == callback
+
+
+@pytest.mark.parametrize("cls", [Operation, OperationUpdate, OperationIdentifier])
+def test_hand_written_init_takes_every_field_with_its_default(cls: type) -> None:
+    """These frozen dataclasses fill their fields in their own __init__: a field added
+    to the class must be a parameter there too, with the same default."""
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [p.name for p in parameters] == [f.name for f in dataclasses.fields(cls)]
+    for parameter, field in zip(parameters, dataclasses.fields(cls), strict=True):
+        missing = field.default is dataclasses.MISSING
+        expected = inspect.Parameter.empty if missing else field.default
+        assert parameter.default == expected, field.name
+        assert (parameter.kind is inspect.Parameter.KEYWORD_ONLY) == field.kw_only, field.name
