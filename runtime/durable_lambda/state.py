@@ -29,11 +29,10 @@ class CheckpointWriter:
     """Group-commits checkpoints of one invocation to the store."""
 
     def __init__(self, store: Store, lease: Lease, lock: threading.Lock) -> None:
+        """``lock`` guards the queue; the caller holds it around ``enqueue``, so it can
+        queue atomically with its own bookkeeping."""
         self._store = store
         self._lease = lease
-        self.lock = lock
-        """Guards the queue; ``enqueue`` runs under it, so a caller can queue atomically
-        with its own bookkeeping."""
         self._changed = threading.Condition(lock)
         """Signals writes finishing (and failing) to waiting callers."""
         self._scheduled = threading.Condition(lock)
@@ -48,7 +47,7 @@ class CheckpointWriter:
         self._background: threading.Thread | None = None
 
     def enqueue(self, transition: Transition, *, sync: bool) -> int:
-        """Queue a transition (the caller holds ``lock``); returns its ticket for ``wait``.
+        """Queue a transition (the caller holds the lock); returns its ticket for ``wait``.
 
         An asynchronous one is written within ``ASYNC_LINGER_SECONDS`` unless
         a synchronous write takes it along first.
