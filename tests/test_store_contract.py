@@ -154,6 +154,25 @@ def test_writes_persist_operations_events_and_timers(store: Store) -> None:
     assert (due.execution_id, due.key) == (execution_id, "op:1")
 
 
+def test_a_write_of_hundreds_of_operations_keeps_each_and_their_order(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    first, second = CheckpointBatch(), CheckpointBatch()
+    for number in range(1, 251):
+        first.extend(wait_batch(str(number), 5, at(1)))
+    for number in range(240, 261):  # ten updates of written ones, then new ones
+        second.extend(wait_batch(str(number), 7, at(2)))
+    store.write(lease, first)
+    store.write(lease, second)
+    operations = store.get_operations(execution_id)
+    assert [op.operation_id for op in operations] == [str(n) for n in range(1, 261)]
+    assert {
+        op.wait_details.scheduled_end_timestamp for op in operations[239:] if op.wait_details
+    } == {at(9)}
+    assert len(store.get_history(execution_id)) == 1 + 250 + 21
+
+
 def test_a_suspended_invocation_reloads_when_a_waker_moved_first(store: Store) -> None:
     execution_id = start(store)
     lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))

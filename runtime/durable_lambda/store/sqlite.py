@@ -332,8 +332,7 @@ class SqliteStore:
         ]
         with self._transaction() as db:
             self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
-            if operations:
-                db.executemany(_UPSERT_OPERATION, operations)
+            _upsert_operations(db, operations)
             if callbacks:
                 db.executemany(
                     "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
@@ -657,7 +656,7 @@ class SqliteStore:
         """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
         operation = transition.operation
         self._append_events(db, execution_id, transition.events)
-        db.execute(_UPSERT_OPERATION, _operation_row(self._run(db, execution_id), operation))
+        _upsert_operations(db, [_operation_row(self._run(db, execution_id), operation)])
         self._apply_timers(db, execution_id, {t.key: t.due for t in transition.timers})
         if wake:
             db.execute(
@@ -789,12 +788,31 @@ _SELECT_OPERATIONS = (
     f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE run = {_RUN_OF} "  # noqa: S608
     "ORDER BY rowid"
 )
-_UPSERT_OPERATION = (
-    "INSERT INTO operations (run, operation_id, type, status, parent_id, name, "
-    "sub_type, start_ms, end_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (run, operation_id) DO UPDATE SET status = excluded.status, "
-    "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
-)
+_UPSERT_ROWS_PER_STATEMENT = 90
+"""Rows per upsert statement: 900 parameters, under SQLite's oldest limit of 999."""
+
+
+def _upsert_operations(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert or update operation rows, many per statement.
+
+    ``executemany`` steps once per row, and every step gives up the interpreter
+    lock; with branch threads running, taking it back is what a write waits for.
+    """
+    for start in range(0, len(rows), _UPSERT_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _UPSERT_ROWS_PER_STATEMENT]
+        db.execute(_upsert_statement(len(chunk)), [value for row in chunk for value in row])
+
+
+@functools.cache
+def _upsert_statement(row_count: int) -> str:
+    """The upsert of ``row_count`` operation rows."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * row_count)
+    return (
+        "INSERT INTO operations (run, operation_id, type, status, parent_id, name, "  # noqa: S608 - placeholders only
+        f"sub_type, start_ms, end_ms, details) VALUES {values} "
+        "ON CONFLICT (run, operation_id) DO UPDATE SET status = excluded.status, "
+        "start_ms = excluded.start_ms, end_ms = excluded.end_ms, details = excluded.details"
+    )
 
 
 def _operation_row(run: int, operation: Operation) -> tuple[Any, ...]:
