@@ -22,12 +22,7 @@ from durable_lambda.lambda_service import (
     OperationStatus,
 )
 from durable_lambda.logger import Logger
-from durable_lambda.operation.base import (
-    recorded_result,
-    replay_attempts,
-    retry_after,
-    round_trip,
-)
+from durable_lambda.operation.base import replay_attempts, retry_after, round_trip
 from durable_lambda.retries import RetryPresets
 from durable_lambda.state import ExecutionState
 from durable_lambda.types import StepContext
@@ -44,18 +39,31 @@ def run_step(
     identifier: OperationIdentifier,
     context_logger: Logger,
 ) -> T:
-    """Replay the step's recorded result, or replay its attempts and run the next one.
+    """Replay the step's recorded outcome, or run its next attempt and record it.
 
-    A succeeded step, what replay meets most, returns without building the operation.
+    The operation object is built only to run an attempt: replay, which meets
+    recorded steps most, needs none.
     """
     operation = state.get(identifier.operation_id)
-    if operation is not None and operation.status is OperationStatus.SUCCEEDED:
-        return cast(T, recorded_result(config.serdes, operation, state.durable_execution_arn))
-    return StepOperation(func, config, state, identifier, context_logger).process()
+    replayed, result = replay_attempts(
+        operation,
+        config.serdes,
+        state.durable_execution_arn,
+        StepError,
+        lambda: f"Step {_label(identifier)} retries at its next attempt",
+    )
+    if replayed:
+        return cast(T, result)
+    return StepOperation(func, config, state, identifier, context_logger).resume(operation)
+
+
+def _label(identifier: OperationIdentifier) -> str:
+    name = f" {identifier.name!r}" if identifier.name else ""
+    return f"{identifier.operation_id}{name}"
 
 
 class StepOperation(Generic[T]):
-    """One step: replays a recorded outcome, or runs an attempt and records it."""
+    """One step that has an attempt to run: runs it and records its outcome."""
 
     def __init__(
         self,
@@ -71,17 +79,8 @@ class StepOperation(Generic[T]):
         self.identifier = identifier
         self.context_logger = context_logger
 
-    def process(self) -> T:
-        operation = self.state.get(self.identifier.operation_id)
-        replayed, result = replay_attempts(
-            operation,
-            self.config.serdes,
-            self.state.durable_execution_arn,
-            StepError,
-            lambda: f"Step {self._label} retries at its next attempt",
-        )
-        if replayed:
-            return cast(T, result)
+    def resume(self, operation: Operation | None) -> T:
+        """Run the next attempt of the step recorded as ``operation`` (None: never started)."""
         at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
         if operation is not None and operation.status is OperationStatus.STARTED:
             if at_most_once:
@@ -97,8 +96,7 @@ class StepOperation(Generic[T]):
 
     @property
     def _label(self) -> str:
-        name = f" {self.identifier.name!r}" if self.identifier.name else ""
-        return f"{self.identifier.operation_id}{name}"
+        return _label(self.identifier)
 
     def _run_attempt(self, operation: Operation) -> T:
         attempts_made = operation.step_details.attempt if operation.step_details else 0
