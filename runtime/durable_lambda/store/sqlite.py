@@ -322,15 +322,14 @@ class SqliteStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
-        with self._lock:
-            run = self._run(self._db, execution_id)
-        operations = [_operation_row(run, op) for op in batch.operations.values()]
         callbacks = [
             (op.callback_details.token_hash, execution_id, op_id)
             for op_id, op in batch.operations.items()
             if op.callback_details is not None and op.callback_details.token_hash
         ]
         with self._transaction() as db:
+            run = self._run(db, execution_id)
+            operations = [_operation_row(run, op) for op in batch.operations.values()]
             self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
             _upsert_operations(db, operations)
             if callbacks:
