@@ -11,8 +11,12 @@ step records its START and its result in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 
 from durable_lambda.clock import Clock
 from durable_lambda.exceptions import CheckpointError, OrphanedChildException
@@ -25,74 +29,100 @@ ASYNC_LINGER_SECONDS = 0.002
 """How long an asynchronous checkpoint may wait to share a transaction."""
 
 
-class CheckpointWriter:
-    """Group-commits checkpoints of one invocation to the store."""
+@dataclass(slots=True)
+class CheckpointQueue:
+    """Transitions queued and not yet taken by a write, under the state's lock."""
 
-    def __init__(self, store: Store, lease: Lease, lock: threading.Lock) -> None:
-        """``lock`` guards the queue; the caller holds it around ``enqueue``, so it can
-        queue atomically with its own bookkeeping."""
+    transitions: list[Transition] = field(default_factory=list)
+    count: int = 0
+    """Transitions ever queued: the ticket of the latest one."""
+    linger_started: bool = False
+    """An asynchronous transition is queued and the background thread knows it."""
+
+
+class CheckpointWriter:
+    """Group-commits the checkpoints queued in ``queue`` to the store.
+
+    Callers queue under ``lock`` and hold it only for a few attribute and
+    list operations, with no call inside: CPython switches threads only at
+    calls and loops, so no thread ever waits for a lock held by a thread that
+    lost the interpreter lock. (With calls inside, map branches piled up behind
+    such a holder at every checkpoint, and each of them blocked and woke again.)
+    """
+
+    def __init__(
+        self, store: Store, lease: Lease, lock: threading.Lock, queue: CheckpointQueue
+    ) -> None:
         self._store = store
         self._lease = lease
-        self._changed = threading.Condition(lock)
-        """Signals writes finishing (and failing) to waiting callers."""
-        self._scheduled = threading.Condition(lock)
-        """Signals the background thread that an asynchronous write is due."""
-        self._pending = CheckpointBatch()
-        self._queued = 0
+        self._lock = lock
+        self._queue = queue
         self._written = 0
         self._flushing = False
-        self._flush_scheduled = False
+        self._parked: list[tuple[int, threading.Lock]] = []
+        """Callers waiting for a write in flight: their tickets and the locks they sleep on."""
         self._failure: BaseException | None = None
-        self._closed = False
+        self._signals: SimpleQueue[int | None] = SimpleQueue()
+        """To the background thread: the ticket of a linger that started; None to stop."""
         self._background: threading.Thread | None = None
 
-    def enqueue(self, transition: Transition, *, sync: bool) -> int:
-        """Queue a transition (the caller holds the lock); returns its ticket for ``wait``.
+    def linger(self, ticket: int) -> None:
+        """Have the background thread make ``ticket`` durable within ``ASYNC_LINGER_SECONDS``.
 
-        An asynchronous one is written within ``ASYNC_LINGER_SECONDS`` unless
-        a synchronous write takes it along first.
+        Called, outside the lock, by the caller that set ``queue.linger_started``.
         """
-        self._pending.add(transition)
-        self._queued += 1
-        if not sync and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._ensure_background()
-            self._scheduled.notify()
-        return self._queued
+        if self._background is None:
+            self._background = threading.Thread(
+                target=self._write_in_background, name="durable-checkpoints", daemon=True
+            )
+            self._background.start()
+        self._signals.put(ticket)
 
     def wait(self, ticket: int) -> None:
-        """Return once the transition with ``ticket`` (and all before it) is durable."""
+        """Return once the transition with ``ticket`` (and all before it) is durable.
+
+        With no write in flight the caller writes everything queued itself;
+        otherwise it sleeps until that write ends, then looks again.
+        """
         while True:
-            with self._changed:
-                if self._failure is not None:
-                    raise self._failure
-                if self._written >= ticket:
-                    return
-                if self._flushing:
-                    self._changed.wait()
-                    continue
-                batch, upto = self._take()
-            self._write(batch, upto)
+            parked = threading.Lock()
+            parked.acquire()
+            with self._lock:
+                failure = self._failure
+                done = self._written >= ticket
+                in_flight = self._flushing
+                if failure is None and not done:
+                    if in_flight:
+                        self._parked.append((ticket, parked))
+                    else:
+                        queue = self._queue
+                        taken, queue.transitions = queue.transitions, []
+                        upto = queue.count
+                        self._flushing = True
+            if failure is not None:
+                raise failure
+            if done:
+                return
+            if in_flight:
+                parked.acquire()
+            else:
+                self._write(taken, upto)
 
     def close(self) -> None:
         """Write what is queued and stop the background thread."""
         try:
-            self.wait(self._queued)
+            self.wait(self._queue.count)
         finally:
-            with self._changed:
-                self._closed = True
-                self._scheduled.notify()
+            self._signals.put(None)
             if self._background is not None:
                 self._background.join()
 
-    def _take(self) -> tuple[CheckpointBatch, int]:
-        batch, self._pending = self._pending, CheckpointBatch()
-        self._flushing = True
-        return batch, self._queued
-
-    def _write(self, batch: CheckpointBatch, upto: int) -> None:
+    def _write(self, taken: list[Transition], upto: int) -> None:
         try:
-            if batch:
+            if taken:
+                batch = CheckpointBatch()
+                for transition in taken:
+                    batch.add(transition)
                 self._store.write(self._lease, batch)
         except LeaseLostError as e:
             self._fail(e)
@@ -102,43 +132,54 @@ class CheckpointWriter:
             failure.__cause__ = e
             self._fail(failure)
             raise failure from e
-        with self._changed:
+        with self._lock:
             self._written = upto
             self._flushing = False
-            self._changed.notify_all()
+            woken = self._unpark(upto)
+        for waiter in woken:
+            waiter.release()
 
     def _fail(self, failure: BaseException) -> None:
-        with self._changed:
+        with self._lock:
             self._failure = failure
             self._flushing = False
-            self._changed.notify_all()
-            self._scheduled.notify()
+            woken = [waiter for _, waiter in self._parked]
+            self._parked = []
+        for waiter in woken:
+            waiter.release()
+        self._signals.put(None)
 
-    def _ensure_background(self) -> None:
-        if self._background is None:
-            self._background = threading.Thread(
-                target=self._write_in_background, name="durable-checkpoints", daemon=True
-            )
-            self._background.start()
+    def _unpark(self, written: int) -> list[threading.Lock]:
+        """The callers to wake (under the lock) after a write up to ``written``.
+
+        Those it made durable, and the longest waiting of the others, to lead
+        the next write. Waking every caller had the others take the interpreter
+        lock and park again, half of all parkings in a map.
+        """
+        woken: list[threading.Lock] = []
+        still: list[tuple[int, threading.Lock]] = []
+        for ticket, waiter in self._parked:
+            if ticket <= written:
+                woken.append(waiter)
+            else:
+                still.append((ticket, waiter))
+        if still:
+            woken.append(still.pop(0)[1])
+        self._parked = still
+        return woken
 
     def _write_in_background(self) -> None:
-        while True:
-            with self._changed:
-                while not (self._flush_scheduled or self._closed or self._failure):
-                    self._scheduled.wait()
-                if self._closed or self._failure is not None:
-                    return
-                # Linger so that more checkpoints share the write; closing cuts it short.
-                self._scheduled.wait_for(
-                    lambda: self._closed or self._failure is not None,
-                    timeout=ASYNC_LINGER_SECONDS,
-                )
-                self._flush_scheduled = False
-                if self._flushing or self._written == self._queued:
-                    continue
-                batch, upto = self._take()
+        while (ticket := self._signals.get()) is not None:
+            # Linger so that more checkpoints share the write; closing cuts it short.
+            deadline = time.monotonic() + ASYNC_LINGER_SECONDS
+            with contextlib.suppress(Empty):
+                while (left := deadline - time.monotonic()) > 0:
+                    if self._signals.get(timeout=left) is None:
+                        return
+            with self._lock:
+                self._queue.linger_started = False
             try:
-                self._write(batch, upto)
+                self.wait(ticket)
             except BaseException:  # noqa: BLE001 - recorded; raised to the next waiter
                 return
 
@@ -154,7 +195,8 @@ class ExecutionState:
         # One lock for refusing orphans and queueing: branch threads take it on
         # every checkpoint, and a second one held alongside doubled the waits.
         self._lock = threading.Lock()
-        self._writer = CheckpointWriter(store, lease, self._lock)
+        self._queue = CheckpointQueue()
+        self._writer = CheckpointWriter(store, lease, self._lock, self._queue)
         self._orphaned_scopes: set[str] = set()
         self._branch_pools: list[ThreadPoolExecutor] = []
 
@@ -173,17 +215,27 @@ class ExecutionState:
 
         The transition is computed outside the lock: an operation is checkpointed
         only by the thread running it, so nothing else changes it meanwhile.
+        Inside the lock, no call but a refusal (see ``CheckpointWriter``).
         """
         # At the stores' precision, so what this invocation holds is what they read back.
         now = whole_millis(self.clock.now())
-        transition = apply_update(update, self._operations.get(update.operation_id), now)
+        operation_id = update.operation_id
+        transition = apply_update(update, self._operations.get(operation_id), now)
+        queue = self._queue
         with self._lock:
             if self._orphaned_scopes:
-                self._refuse_orphan(update.operation_id)
-            self._operations[update.operation_id] = transition.operation
-            ticket = self._writer.enqueue(transition, sync=sync)
+                self._refuse_orphan(operation_id)
+            self._operations[operation_id] = transition.operation
+            queue.transitions.append(transition)
+            queue.count += 1
+            ticket = queue.count
+            start_linger = not (sync or queue.linger_started)
+            if start_linger:
+                queue.linger_started = True
         if sync:
             self._writer.wait(ticket)
+        elif start_linger:
+            self._writer.linger(ticket)
         return transition.operation
 
     def orphan_descendants(self, scope_id: str) -> None:
