@@ -15,6 +15,7 @@ import pytest
 from durable_lambda import DurableContext, SerDesError, StepError, durable_execution
 from durable_lambda.concurrency.models import BatchItem, BatchResult, CompletionReason
 from durable_lambda.config import BatchItemStatus, StepConfig
+from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.serdes import (
     ExtendedTypeSerDes,
     JsonSerDes,
@@ -61,6 +62,35 @@ def test_primitives_are_plain_json_and_other_values_tagged() -> None:
     serdes = ExtendedTypeSerDes()
     assert serdes.serialize([1, "a"], CONTEXT) == '[1,"a"]'
     assert json.loads(serdes.serialize((1,), CONTEXT)) == {"t": "t", "v": [{"t": "i", "v": 1}]}
+
+
+def test_a_batch_result_is_written_in_the_aws_sdk_wire_format() -> None:
+    result = BatchResult(
+        [
+            BatchItem(0, BatchItemStatus.SUCCEEDED, {"a": (1, 2)}),
+            BatchItem(
+                1, BatchItemStatus.FAILED, None, ErrorObject("declined", "CardError", None, None)
+            ),
+            BatchItem(2, BatchItemStatus.STARTED),
+        ],
+        CompletionReason.FAILURE_TOLERANCE_EXCEEDED,
+    )
+
+    written = ExtendedTypeSerDes().serialize(result, CONTEXT)
+
+    none = '{"t":"n","v":null}'
+    assert written == (
+        '{"t":"br","v":{"all":{"t":"l","v":['
+        '{"t":"m","v":{"index":{"t":"i","v":0},"status":{"t":"s","v":"SUCCEEDED"},'
+        '"result":{"t":"m","v":{"a":{"t":"t","v":[{"t":"i","v":1},{"t":"i","v":2}]}}},'
+        f'"error":{none}}}}},'
+        '{"t":"m","v":{"index":{"t":"i","v":1},"status":{"t":"s","v":"FAILED"},'
+        f'"result":{none},"error":{{"t":"m","v":{{"ErrorMessage":{{"t":"s","v":"declined"}},'
+        '"ErrorType":{"t":"s","v":"CardError"}}}}},'
+        '{"t":"m","v":{"index":{"t":"i","v":2},"status":{"t":"s","v":"STARTED"},'
+        f'"result":{none},"error":{none}}}}}]}},'
+        '"completionReason":{"t":"s","v":"FAILURE_TOLERANCE_EXCEEDED"}}}'
+    )
 
 
 def test_malformed_envelope_is_a_serdes_error() -> None:

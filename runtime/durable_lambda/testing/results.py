@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from durable_lambda.lambda_service import (
     ErrorObject,
@@ -112,60 +112,64 @@ class InvokeOperation(Operation):
     error: ErrorObject | None = field(default=None, kw_only=True)
 
 
+OperationT = TypeVar("OperationT", bound=Operation)
+
+
+def _filled(cls: type[OperationT], fields: dict[str, Any]) -> OperationT:
+    """``cls(**fields)`` for one of the frozen classes above, given every field.
+
+    Their generated ``__init__`` sets each field through ``object.__setattr__``;
+    a result holds one instance per operation of the execution (a 1,000-item
+    map has 2,001), so it is built by filling the instance dict at once.
+    """
+    operation = object.__new__(cls)
+    operation.__dict__.update(fields)
+    return operation
+
+
 def build_operation(
     op: RecordedOperation, children_of: dict[str | None, list[RecordedOperation]]
 ) -> Operation:
     """The test view of a recorded operation, with its children nested."""
-    common: dict[str, Any] = {
+    fields: dict[str, Any] = {
+        "operation_id": op.operation_id,
+        "operation_type": op.operation_type,
+        "status": op.status,
         "parent_id": op.parent_id,
         "name": op.name,
         "sub_type": op.sub_type,
         "start_timestamp": op.start_timestamp,
         "end_timestamp": op.end_timestamp,
     }
-    children = [build_operation(o, children_of) for o in children_of.get(op.operation_id, [])]
-    base = (op.operation_id, op.operation_type, op.status)
+    match op.operation_type:
+        case OperationType.WAIT:
+            wait = op.wait_details
+            fields["scheduled_end_timestamp"] = wait.scheduled_end_timestamp if wait else None
+            return _filled(WaitOperation, fields)
+        case OperationType.CHAINED_INVOKE:
+            fields["result"] = op.result
+            fields["error"] = op.error
+            return _filled(InvokeOperation, fields)
+        case OperationType.EXECUTION:
+            execution = op.execution_details
+            fields["input_payload"] = execution.input_payload if execution else None
+            return _filled(ExecutionOperation, fields)
+    fields["child_operations"] = [
+        build_operation(o, children_of) for o in children_of.get(op.operation_id, [])
+    ]
+    fields["result"] = op.result
+    fields["error"] = op.error
     match op.operation_type:
         case OperationType.STEP:
-            details = op.step_details
-            return StepOperation(
-                *base,
-                **common,
-                child_operations=children,
-                result=op.result,
-                error=op.error,
-                attempt=details.attempt if details else 0,
-                next_attempt_timestamp=details.next_attempt_timestamp if details else None,
-            )
-        case OperationType.WAIT:
-            return WaitOperation(
-                *base,
-                **common,
-                scheduled_end_timestamp=op.wait_details.scheduled_end_timestamp
-                if op.wait_details
-                else None,
-            )
+            step = op.step_details
+            fields["attempt"] = step.attempt if step else 0
+            fields["next_attempt_timestamp"] = step.next_attempt_timestamp if step else None
+            return _filled(StepOperation, fields)
         case OperationType.CALLBACK:
-            return CallbackOperation(
-                *base,
-                **common,
-                child_operations=children,
-                result=op.result,
-                error=op.error,
-                callback_id=op.callback_details.callback_id if op.callback_details else None,
-            )
-        case OperationType.CHAINED_INVOKE:
-            return InvokeOperation(*base, **common, result=op.result, error=op.error)
-        case OperationType.EXECUTION:
-            return ExecutionOperation(
-                *base,
-                **common,
-                input_payload=op.execution_details.input_payload if op.execution_details else None,
-            )
-        case _:
-            return ContextOperation(
-                *base, **common, child_operations=children, result=op.result, error=op.error
-            )
+            callback = op.callback_details
+            fields["callback_id"] = callback.callback_id if callback else None
+            return _filled(CallbackOperation, fields)
+    return _filled(ContextOperation, fields)
 
 
 @dataclass(frozen=True)
