@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Any
 
 from durable_lambda.lambda_service import (
     CallbackDetails,
@@ -22,6 +23,7 @@ from durable_lambda.testing.results import (
     ContextOperation,
     DurableFunctionTestResult,
     InvokeOperation,
+    Operation,
     StepOperation,
     WaitOperation,
 )
@@ -50,6 +52,22 @@ def recorded(
     )
 
 
+def expected(
+    cls: type[Operation], operation_id: str, operation_type: OperationType, **fields: Any
+) -> Operation:
+    """What the test view of ``recorded(operation_id, ...)`` is, built by its own __init__."""
+    return cls(
+        operation_id,
+        operation_type,
+        OperationStatus.SUCCEEDED,
+        name=f"name-{operation_id}",
+        sub_type="Sub",
+        start_timestamp=T0,
+        end_timestamp=T1,
+        **fields,
+    )
+
+
 def test_every_operation_type_is_built_with_all_its_fields() -> None:
     operations = [
         recorded("1", OperationType.CONTEXT, context_details=ContextDetails(result='"ok"')),
@@ -75,52 +93,24 @@ def test_every_operation_type_is_built_with_all_its_fields() -> None:
     context, callback, invoke = result.operations
     step, wait = context.child_operations  # type: ignore[attr-defined]
 
-    common = {"sub_type": "Sub", "start_timestamp": T0, "end_timestamp": T1}
-    assert context == ContextOperation(
-        "1",
-        OperationType.CONTEXT,
-        OperationStatus.SUCCEEDED,
-        name="name-1",
-        **common,
-        child_operations=[step, wait],
-        result='"ok"',
+    assert context == expected(
+        ContextOperation, "1", OperationType.CONTEXT, child_operations=[step, wait], result='"ok"'
     )
-    assert step == StepOperation(
+    assert step == expected(
+        StepOperation,
         "2",
         OperationType.STEP,
-        OperationStatus.SUCCEEDED,
         parent_id="1",
-        name="name-2",
-        **common,
         error=ERROR,
         attempt=2,
         next_attempt_timestamp=T1,
     )
-    assert wait == WaitOperation(
-        "3",
-        OperationType.WAIT,
-        OperationStatus.SUCCEEDED,
-        parent_id="1",
-        name="name-3",
-        **common,
-        scheduled_end_timestamp=T1,
+    assert wait == expected(
+        WaitOperation, "3", OperationType.WAIT, parent_id="1", scheduled_end_timestamp=T1
     )
-    assert callback == CallbackOperation(
-        "4",
-        OperationType.CALLBACK,
-        OperationStatus.SUCCEEDED,
-        name="name-4",
-        **common,
-        result='"done"',
-        callback_id="cb-4",
+    assert callback == expected(
+        CallbackOperation, "4", OperationType.CALLBACK, result='"done"', callback_id="cb-4"
     )
-    assert invoke == InvokeOperation(
-        "5",
-        OperationType.CHAINED_INVOKE,
-        OperationStatus.SUCCEEDED,
-        name="name-5",
-        **common,
-        result="7",
-    )
+    assert invoke == expected(InvokeOperation, "5", OperationType.CHAINED_INVOKE, result="7")
     for operation in (context, step, wait, callback, invoke):
         assert set(vars(operation)) == {f.name for f in dataclasses.fields(operation)}
