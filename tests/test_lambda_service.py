@@ -17,6 +17,7 @@ from durable_lambda.lambda_service import (
     OperationType,
     OperationUpdate,
     StepDetails,
+    whole_millis,
 )
 
 T0 = datetime.datetime(2026, 11, 25, 8, 0, 0, 123456, tzinfo=datetime.UTC)
@@ -75,3 +76,17 @@ def test_hand_written_init_takes_every_field_with_its_default(cls: type) -> None
         expected = inspect.Parameter.empty if missing else field.default
         assert parameter.default == expected, field.name
         assert (parameter.kind is inspect.Parameter.KEYWORD_ONLY) == field.kw_only, field.name
+
+
+@pytest.mark.parametrize(
+    ("microsecond", "cut"),
+    [(0, 0), (999, 0), (1_000, 1_000), (123_456, 123_000), (999_999, 999_000)],
+)
+def test_whole_millis_cuts_below_the_millisecond_and_keeps_the_zone(
+    microsecond: int, cut: int
+) -> None:
+    zone = datetime.timezone(datetime.timedelta(hours=2))
+    moment = datetime.datetime(2026, 11, 25, 23, 59, 59, microsecond, tzinfo=zone)
+
+    assert whole_millis(moment) == datetime.datetime(2026, 11, 25, 23, 59, 59, cut, tzinfo=zone)
+    assert whole_millis(moment).tzinfo is zone

@@ -286,9 +286,14 @@ def epoch_millis(moment: datetime.datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
+_SUB_MILLISECONDS = tuple(datetime.timedelta(microseconds=n) for n in range(1000))
+"""Every offset below a millisecond, made once: every checkpoint cuts its time, and
+``datetime.replace`` parses keyword arguments at over ten times the cost."""
+
+
 def whole_millis(moment: datetime.datetime) -> datetime.datetime:
     """``moment`` cut to the millisecond, the precision stores keep."""
-    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
+    return moment - _SUB_MILLISECONDS[moment.microsecond % 1000]
 
 
 def from_epoch_millis(millis: int) -> datetime.datetime:

@@ -122,6 +122,10 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         self.nesting_type = nesting_type
         self.policy = CompletionPolicy.from_config(len(executables), completion_config)
         self.branches: list[Branch[CallableType, ResultType]] = []
+        self._branch_config: ChildConfig[ResultType] = ChildConfig(
+            serdes=item_serdes or serdes, is_virtual=nesting_type is NestingType.FLAT
+        )
+        """Every branch's child context configuration (one per batch, not per branch)."""
 
     @classmethod
     def with_config(
@@ -204,7 +208,7 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             lambda: self.execute_item(child_context, executable),
             state,
             identifier,
-            ChildConfig(serdes=self.item_serdes or self.serdes, is_virtual=self._is_virtual),
+            self._branch_config,
             durable_success=False,
         )
 
