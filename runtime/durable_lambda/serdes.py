@@ -162,29 +162,6 @@ def _str_keyed(obj: dict[Any, Any]) -> dict[str, Any]:
     return {k: _encode(v) for k, v in obj.items()}
 
 
-def _batch_result(result: BatchResult[Any]) -> dict[str, Any]:
-    """``_str_keyed(result.to_dict())``, built directly: a map's result has an entry per item."""
-    items = [
-        {
-            TYPE_TOKEN: TypeTag.DICT.value,
-            VALUE_TOKEN: {
-                "index": {TYPE_TOKEN: TypeTag.INT.value, VALUE_TOKEN: item.index},
-                "status": {TYPE_TOKEN: TypeTag.STR.value, VALUE_TOKEN: item.status.value},
-                "result": _encode(item.result),
-                "error": _encode(item.error.to_dict() if item.error else None),
-            },
-        }
-        for item in result.all
-    ]
-    return {
-        "all": {TYPE_TOKEN: TypeTag.LIST.value, VALUE_TOKEN: items},
-        "completionReason": {
-            TYPE_TOKEN: TypeTag.STR.value,
-            VALUE_TOKEN: result.completion_reason.value,
-        },
-    }
-
-
 _ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {
     type(None): _tagged(TypeTag.NONE, lambda _: None),
     str: _tagged(TypeTag.STR, str),
@@ -196,7 +173,7 @@ _ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {
     Decimal: _tagged(TypeTag.DECIMAL, str),
     datetime: _tagged(TypeTag.DATETIME, lambda obj: obj.isoformat()),
     date: _tagged(TypeTag.DATE, lambda obj: obj.isoformat()),
-    BatchResult: _tagged(TypeTag.BATCH_RESULT, _batch_result),
+    BatchResult: _tagged(TypeTag.BATCH_RESULT, lambda obj: _str_keyed(obj.to_dict())),
     list: _tagged(TypeTag.LIST, lambda obj: [_encode(v) for v in obj]),
     tuple: _tagged(TypeTag.TUPLE, lambda obj: [_encode(v) for v in obj]),
     dict: _tagged(TypeTag.DICT, _str_keyed),

@@ -123,7 +123,7 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         self.policy = CompletionPolicy.from_config(len(executables), completion_config)
         self.branches: list[Branch[CallableType, ResultType]] = []
         self._branch_config: ChildConfig[ResultType] = ChildConfig(
-            serdes=item_serdes or serdes, is_virtual=nesting_type is NestingType.FLAT
+            serdes=item_serdes or serdes, is_virtual=self._is_virtual
         )
         """Every branch's child context configuration (one per batch, not per branch)."""
 
