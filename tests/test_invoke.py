@@ -697,7 +697,7 @@ def _executions(runner: DurableFunctionTestRunner, where: str) -> list[str]:
     """Execution ids in the runner's SQLite store matching ``where``."""
     store = runner.engine.store
     assert isinstance(store, SqliteStore)
-    if store.is_memory:
+    if store.volatile:
         with store._lock:
             rows = store._db.execute(
                 f"SELECT execution_id FROM executions WHERE {where} ORDER BY rowid"

@@ -255,7 +255,7 @@ def test_file_stores_open_in_other_processes_and_memory_stores_refuse(
     store: Store, tmp_path: Path
 ) -> None:
     execution_id = start(store)
-    if isinstance(store, SqliteStore) and store.is_memory:
+    if isinstance(store, SqliteStore) and store.volatile:
         with pytest.raises(ValidationError, match="cannot be opened by another process"):
             store.opener()
         return

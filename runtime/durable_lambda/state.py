@@ -2,11 +2,12 @@
 
 ``ExecutionState`` holds the operations the invocation loaded and applies
 each checkpoint locally (``transitions.apply_update``) before handing it to
-the ``CheckpointWriter``. The writer group-commits: a synchronous checkpoint
-writes everything queued before it in one store transaction, and a
-background thread writes asynchronous checkpoints (an at-least-once step's
-START, a child context's START) shortly after they are queued, so a fast
-step records its START and its result in one transaction.
+the ``CheckpointWriter``. The writer group-commits: a checkpoint that must be
+written before it returns writes everything queued before it in one store
+transaction, and a background thread writes the others (an at-least-once
+step's START, a child context's START) shortly after they are queued, so a
+fast step records its START and its result in one transaction. When a
+checkpoint returns is the caller's choice (``Record``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from queue import Empty, SimpleQueue
 
 from durable_lambda.clock import Clock
@@ -26,7 +28,22 @@ from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError
 from durable_lambda.transitions import Transition, apply_update
 
 ASYNC_LINGER_SECONDS = 0.002
-"""How long an asynchronous checkpoint may wait to share a transaction."""
+"""How long a checkpoint nobody waits for may wait to share a transaction."""
+
+
+class Record(Enum):
+    """When ``ExecutionState.checkpoint`` returns, against the store write."""
+
+    SOON = "soon"
+    """At once; the write follows within ``ASYNC_LINGER_SECONDS`` or with an earlier one."""
+    DURABLY = "durably"
+    """Once the checkpoint is as durable as the store makes anything: once written,
+    to a store that outlives the process; at once, to a volatile store, whose
+    contents die with the process as the queue does (the write follows as for SOON)."""
+    NOW = "now"
+    """Once written, to any store: others read it next (a callback id or a chained
+    invoke is handed out), or it must be fenced before code runs (an at-most-once
+    step's START, which a lease taken over meanwhile must not lose)."""
 
 
 @dataclass(slots=True)
@@ -37,7 +54,9 @@ class CheckpointQueue:
     count: int = 0
     """Transitions ever queued: the ticket of the latest one."""
     linger_started: bool = False
-    """An asynchronous transition is queued and the background thread knows it."""
+    """A transition not waited for is queued and the background thread knows it."""
+    failure: BaseException | None = None
+    """Why a write failed: every later checkpoint raises it."""
 
 
 class CheckpointWriter:
@@ -61,7 +80,6 @@ class CheckpointWriter:
         self._flushing = False
         self._parked: list[tuple[int, threading.Lock]] = []
         """Callers waiting for a write in flight: their tickets and the locks they sleep on."""
-        self._failure: BaseException | None = None
         self._signals: SimpleQueue[int | None] = SimpleQueue()
         """To the background thread: the ticket of a linger that started; None to stop."""
         self._background: threading.Thread | None = None
@@ -88,7 +106,7 @@ class CheckpointWriter:
             parked = threading.Lock()
             parked.acquire()
             with self._lock:
-                failure = self._failure
+                failure = self._queue.failure
                 done = self._written >= ticket
                 in_flight = self._flushing
                 if failure is None and not done:
@@ -141,7 +159,7 @@ class CheckpointWriter:
 
     def _fail(self, failure: BaseException) -> None:
         with self._lock:
-            self._failure = failure
+            self._queue.failure = failure
             self._flushing = False
             woken = [waiter for _, waiter in self._parked]
             self._parked = []
@@ -197,6 +215,7 @@ class ExecutionState:
         self._lock = threading.Lock()
         self._queue = CheckpointQueue()
         self._writer = CheckpointWriter(store, lease, self._lock, self._queue)
+        self._durable_once_queued = store.volatile
         self._orphaned_scopes: set[str] = set()
         self._branch_pools: list[ThreadPoolExecutor] = []
 
@@ -210,29 +229,33 @@ class ExecutionState:
             op.operation_type is not OperationType.EXECUTION for op in self._operations.values()
         )
 
-    def checkpoint(self, update: OperationUpdate, *, sync: bool = True) -> Operation:
-        """Record a checkpoint; with ``sync``, return once it is durable.
+    def checkpoint(self, update: OperationUpdate, *, record: Record = Record.DURABLY) -> Operation:
+        """Record a checkpoint; ``record`` says when it returns.
 
         The transition is computed outside the lock: an operation is checkpointed
         only by the thread running it, so nothing else changes it meanwhile.
-        Inside the lock, no call but a refusal (see ``CheckpointWriter``).
+        Inside the lock, no call but a refusal (see ``CheckpointWriter``). Once
+        a write has failed, every checkpoint raises its failure.
         """
         # At the stores' precision, so what this invocation holds is what they read back.
         now = whole_millis(self.clock.now())
         operation_id = update.operation_id
         transition = apply_update(update, self._operations.get(operation_id), now)
+        waits = record is Record.NOW or (record is Record.DURABLY and not self._durable_once_queued)
         queue = self._queue
         with self._lock:
+            if queue.failure is not None:
+                raise queue.failure
             if self._orphaned_scopes:
                 self._refuse_orphan(operation_id)
             self._operations[operation_id] = transition.operation
             queue.transitions.append(transition)
             queue.count += 1
             ticket = queue.count
-            start_linger = not (sync or queue.linger_started)
+            start_linger = not (waits or queue.linger_started)
             if start_linger:
                 queue.linger_started = True
-        if sync:
+        if waits:
             self._writer.wait(ticket)
         elif start_linger:
             self._writer.linger(ticket)

@@ -56,11 +56,11 @@ from durable_lambda.exceptions import (
 from durable_lambda.identifier import OperationIdentifier, operation_id_for
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus, OperationType
 from durable_lambda.operation.child import run_child
+from durable_lambda.state import ExecutionState, Record
 
 if TYPE_CHECKING:
     from durable_lambda.context import DurableContext
     from durable_lambda.serdes import SerDes
-    from durable_lambda.state import ExecutionState
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
             state,
             identifier,
             self._branch_config,
-            durable_success=False,
+            record_success=Record.SOON,
         )
 
     def _branch_event(

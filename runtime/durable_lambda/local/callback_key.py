@@ -23,7 +23,7 @@ KEY_FILE_SUFFIX = "-callback-key"
 
 def callback_key_for(store: Store) -> bytes:
     """The key of a file store's sidecar (created on first use), else a fresh key."""
-    if isinstance(store, SqliteStore) and not store.is_memory:
+    if isinstance(store, SqliteStore) and not store.volatile:
         return load_or_create_key(Path(f"{store.path}{KEY_FILE_SUFFIX}"))
     return new_callback_key()
 

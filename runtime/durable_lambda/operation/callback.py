@@ -47,7 +47,7 @@ from durable_lambda.lambda_service import (
     OperationUpdate,
 )
 from durable_lambda.serdes import PassThroughSerDes, SerDes, deserialize
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 from durable_lambda.store.contract import CallbackChange
 from durable_lambda.transitions import (
     TimerChange,
@@ -168,7 +168,8 @@ def create_callback(
                     heartbeat_timeout_seconds=config.heartbeat_timeout_seconds,
                     token_hash=token_hash(callback_id),
                 ),
-            )
+            ),
+            record=Record.NOW,
         )
     endpoint = backend.callback_endpoint
     url = callback_url(endpoint, callback_id) if endpoint else None

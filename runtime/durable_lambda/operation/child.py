@@ -20,7 +20,7 @@ from durable_lambda.lambda_service import (
     OperationStatus,
 )
 from durable_lambda.operation.base import raise_recorded_error, recorded_result, round_trip
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 
 T = TypeVar("T")
 
@@ -34,14 +34,13 @@ def run_child(
     identifier: OperationIdentifier,
     config: ChildConfig[T],
     *,
-    durable_success: bool = True,
+    record_success: Record = Record.DURABLY,
 ) -> T:
     """Replay a recorded child result, or run the child and record its outcome.
 
-    With ``durable_success`` False the success is queued without waiting
-    for it to be durable: a map or parallel branch, whose result only
-    reaches the handler through its batch's own (durable) checkpoint, which
-    is written after it.
+    A map or parallel branch records its success with ``Record.SOON``: its
+    result reaches the handler only through its batch's own (durable)
+    checkpoint, which is written after it.
     """
     operation = state.get(identifier.operation_id)
     if config.is_virtual and operation is not None:
@@ -59,7 +58,7 @@ def run_child(
     elif operation is not None and operation.status is OperationStatus.FAILED:
         raise_recorded_error(operation, ChildContextError)
     elif operation is None and not config.is_virtual:
-        state.checkpoint(identifier.update(OperationAction.START), sync=False)
+        state.checkpoint(identifier.update(OperationAction.START), record=Record.SOON)
 
     try:
         raw_result = func()
@@ -88,6 +87,6 @@ def run_child(
             payload=recorded,
             context_options=ContextOptions(replay_children=too_large),
         ),
-        sync=durable_success,
+        record=record_success,
     )
     return value

@@ -43,7 +43,7 @@ from durable_lambda.lambda_service import (
 )
 from durable_lambda.operation.base import raise_recorded_error, recorded_result, suspend_until
 from durable_lambda.serdes import DEFAULT_JSON_SERDES, serialize
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 from durable_lambda.transitions import (
     Completion,
     Transition,
@@ -188,7 +188,8 @@ def invoke(
         state.checkpoint(
             identifier.update(
                 OperationAction.START, payload=serialized, chained_invoke_options=options
-            )
+            ),
+            record=Record.NOW,
         )
     if isinstance(target, ResolvedTarget):
         invoker.start(
@@ -217,7 +218,8 @@ def _fail_to_start(
     As on the service, the input is not recorded for such a target.
     """
     state.checkpoint(
-        identifier.update(OperationAction.START, chained_invoke_options=options), sync=False
+        identifier.update(OperationAction.START, chained_invoke_options=options),
+        record=Record.SOON,
     )
     state.checkpoint(identifier.update(OperationAction.FAIL, error=error))
     error.raise_as_operation_error(InvokeError)

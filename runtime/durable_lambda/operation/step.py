@@ -24,7 +24,7 @@ from durable_lambda.lambda_service import (
 from durable_lambda.logger import Logger
 from durable_lambda.operation.base import replay_attempts, retry_after, round_trip
 from durable_lambda.retries import RetryPresets
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 from durable_lambda.types import StepContext
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ class StepOperation(Generic[T]):
                 )
             return self._run_attempt(operation)
         started = self.state.checkpoint(
-            self.identifier.update(OperationAction.START), sync=at_most_once
+            self.identifier.update(OperationAction.START),
+            record=Record.NOW if at_most_once else Record.SOON,
         )
         return self._run_attempt(started)
 

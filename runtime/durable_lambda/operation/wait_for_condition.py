@@ -25,7 +25,7 @@ from durable_lambda.lambda_service import (
 from durable_lambda.logger import Logger
 from durable_lambda.operation.base import replay_attempts, retry_after
 from durable_lambda.serdes import deserialize, serialize
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 from durable_lambda.types import WaitForConditionCheckContext
 from durable_lambda.waits import WaitForConditionConfig
 
@@ -63,7 +63,7 @@ class WaitForConditionOperation(Generic[T]):
         if replayed:
             return cast(T, result)
         if operation is None or operation.status is not OperationStatus.STARTED:
-            self.state.checkpoint(self.identifier.update(OperationAction.START), sync=False)
+            self.state.checkpoint(self.identifier.update(OperationAction.START), record=Record.SOON)
         return self._poll(operation)
 
     @property

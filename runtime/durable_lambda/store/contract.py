@@ -240,6 +240,16 @@ class DueTimer:
 class Store(Protocol):
     """Durable state of executions. See the module docstring for the rules."""
 
+    @property
+    def volatile(self) -> bool:
+        """Whether what it holds dies with this process (an in-memory database).
+
+        A checkpoint written to a volatile store is no more durable than one
+        queued in the process, so the runtime does not wait for such writes
+        unless others must read them at once (``state.Record``).
+        """
+        ...
+
     def create_execution(
         self, new: NewExecution, now: datetime.datetime
     ) -> tuple[ExecutionRecord, bool]:

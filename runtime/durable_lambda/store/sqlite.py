@@ -183,7 +183,8 @@ class SqliteStore:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @property
-    def is_memory(self) -> bool:
+    def volatile(self) -> bool:
+        """True for ``":memory:"``: the database lives and dies with this process."""
         return self.path == MEMORY
 
     def _transaction(self) -> _Transaction:
@@ -569,7 +570,7 @@ class SqliteStore:
         ]
 
     def opener(self) -> Callable[[], SqliteStore]:
-        if self.is_memory:
+        if self.volatile:
             msg = "An in-memory SQLite store cannot be opened by another process; use a file"
             raise ValidationError(msg)
         return functools.partial(type(self), self.path, durability=self.durability)
