@@ -62,6 +62,12 @@ class OperationIdentifier:
             operation_type=operation_type,
         )
 
+    @property
+    def label(self) -> str:
+        """The operation as messages name it: its id, then its name if it has one."""
+        name = f" {self.name!r}" if self.name else ""
+        return f"{self.operation_id}{name}"
+
     def update(self, action: OperationAction, **fields: Any) -> OperationUpdate:
         """A checkpoint of ``action`` for this operation."""
         return OperationUpdate(

@@ -203,8 +203,7 @@ def invoke(
                 tenant_id=config.tenant_id,
             )
         )
-    label = f" {identifier.name!r}" if identifier.name else ""
-    suspend_until(f"Invoke {identifier.operation_id}{label} of {function_name} started", None)
+    suspend_until(f"Invoke {identifier.label} of {function_name} started", None)
 
 
 def _fail_to_start(

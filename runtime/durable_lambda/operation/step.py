@@ -50,16 +50,11 @@ def run_step(
         config.serdes,
         state.durable_execution_arn,
         StepError,
-        lambda: f"Step {_label(identifier)} retries at its next attempt",
+        lambda: f"Step {identifier.label} retries at its next attempt",
     )
     if replayed:
         return cast(T, result)
     return StepOperation(func, config, state, identifier, context_logger).resume(operation)
-
-
-def _label(identifier: OperationIdentifier) -> str:
-    name = f" {identifier.name!r}" if identifier.name else ""
-    return f"{identifier.operation_id}{name}"
 
 
 class StepOperation(Generic[T]):
@@ -84,7 +79,7 @@ class StepOperation(Generic[T]):
         at_most_once = self.config.step_semantics is StepSemantics.AT_MOST_ONCE_PER_RETRY
         if operation is not None and operation.status is OperationStatus.STARTED:
             if at_most_once:
-                msg = f"Step {self._label} was interrupted before it recorded an outcome"
+                msg = f"Step {self.identifier.label} was interrupted before it recorded an outcome"
                 self._retry_or_fail(
                     StepInterruptedError(msg, self.identifier.operation_id), operation
                 )
@@ -94,10 +89,6 @@ class StepOperation(Generic[T]):
             record=Record.NOW if at_most_once else Record.SOON,
         )
         return self._run_attempt(started)
-
-    @property
-    def _label(self) -> str:
-        return _label(self.identifier)
 
     def _run_attempt(self, operation: Operation) -> T:
         attempts_made = operation.step_details.attempt if operation.step_details else 0
@@ -127,7 +118,9 @@ class StepOperation(Generic[T]):
         except ExecutionError:
             raise
         except Exception as e:
-            logger.debug("Step %s failed its attempt %d", self._label, attempt, exc_info=True)
+            logger.debug(
+                "Step %s failed its attempt %d", self.identifier.label, attempt, exc_info=True
+            )
             self._retry_or_fail(e, operation)
         self.state.checkpoint(self.identifier.update(OperationAction.SUCCEED, payload=serialized))
         return value
@@ -143,7 +136,7 @@ class StepOperation(Generic[T]):
                 self.state,
                 self.identifier,
                 delay,
-                f"Step {self._label} retries in {delay} s",
+                f"Step {self.identifier.label} retries in {delay} s",
                 error=recorded,
             )
         self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=recorded))
