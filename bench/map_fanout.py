@@ -2,9 +2,10 @@
 
 A 1,000-item map of one-step items with max_concurrency 10, the same handler
 written once for each SDK's import prefix. Prints items per second for the
-anchor and for our local engine on a SQLite file (what the engine uses across
-processes) and in memory (the test runner's default), and the ratios, from
-rounds that alternate the engines (``paired.py``).
+anchor and for our local engine in memory (the test runner's default store, as
+the anchor's is), on SQLite in memory and on a SQLite file (what the engine uses
+across processes), and the ratios, from rounds that alternate the engines
+(``paired.py``).
 
     python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r bench/requirements.txt
     .bench-venv/bin/python bench/map_fanout.py
@@ -13,6 +14,7 @@ rounds that alternate the engines (``paired.py``).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import tempfile
@@ -25,7 +27,7 @@ from aws_durable_execution_sdk_python_testing import (
 )
 from paired import measure, timed_run
 
-from durable_lambda.store import SqliteStore
+from durable_lambda.store import MemoryStore, SqliteStore, Store
 from durable_lambda.testing import DurableFunctionTestRunner
 
 ITEMS = 1_000
@@ -52,12 +54,20 @@ def expected(items: int) -> str:
     return str(sum(range(items)) * 2)
 
 
-def run_ours(items: int, concurrency: int, *, file_store: bool) -> float:
+STORES: dict[str, Callable[[Path], Store]] = {
+    "local engine, in memory (default)": lambda folder: MemoryStore(),
+    "local engine, SQLite in memory": lambda folder: SqliteStore(),
+    "local engine, SQLite file": lambda folder: SqliteStore(str(folder / "bench.sqlite3")),
+}
+
+
+def run_ours(items: int, concurrency: int, store: Callable[[Path], Store]) -> float:
     handler = fanout("durable_lambda", items, concurrency)
-    with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(str(Path(folder) / "bench.sqlite3")) if file_store else None
-        with DurableFunctionTestRunner(handler, store=store) as runner:
-            return timed_run(runner, expected(items), input="{}", timeout=600)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        DurableFunctionTestRunner(handler, store=store(Path(folder))) as runner,
+    ):
+        return timed_run(runner, expected(items), input="{}", timeout=600)
 
 
 def run_anchor(items: int, concurrency: int) -> float:
@@ -74,14 +84,13 @@ def main() -> None:
     arguments = parser.parse_args()
     logging.disable(logging.CRITICAL)
     items, concurrency = arguments.items, arguments.concurrency
-    run_ours(items // 10, concurrency, file_store=True)  # warm-up: imports, first threads
+    for store in STORES.values():  # warm-up: imports, first threads
+        run_ours(items // 10, concurrency, store)
     anchor, timings = measure(
         lambda: run_anchor(items, concurrency),
         {
-            "local engine, SQLite file": lambda: run_ours(items, concurrency, file_store=True),
-            "local engine, SQLite in memory": lambda: run_ours(
-                items, concurrency, file_store=False
-            ),
+            label: functools.partial(run_ours, items, concurrency, store)
+            for label, store in STORES.items()
         },
         arguments.rounds,
     )

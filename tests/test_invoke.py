@@ -40,6 +40,7 @@ from durable_lambda.store import (
     ExecutionStatus,
     Lease,
     LeaseLostError,
+    MemoryStore,
     NewExecution,
     SqliteStore,
     Succeeded,
@@ -310,7 +311,7 @@ def test_replaying_a_finished_invoke_does_not_start_the_child_again() -> None:
         assert json.loads(result.result) == "child done"
         assert _journal("child").read_text().splitlines() == ["ran 1"]
         assert event_types(runner, parent_id).count("InvocationCompleted") == 3
-        assert len(_executions(runner, "parent_execution_id IS NOT NULL")) == 1
+        assert len(_child_executions(runner)) == 1
 
 
 # endregion
@@ -332,7 +333,7 @@ def test_plain_function_is_invoked_once_and_its_response_recorded(
     assert only(runner, parent_id, "ChainedInvokeSucceeded")["Result"]["Payload"] == (
         '{"plain": [1, 2], "function": "enrich"}'
     )
-    assert _executions(runner, "parent_execution_id IS NOT NULL") == []
+    assert _child_executions(runner) == []
 
 
 @pytest.mark.parametrize(
@@ -381,7 +382,7 @@ def test_unregistered_function_fails_the_invoke_at_once_naming_it() -> None:
             "FunctionName": "fulfill",
             "ExecutedVersion": "$LATEST",
         }
-        assert _executions(runner, "parent_execution_id IS NOT NULL") == []
+        assert _child_executions(runner) == []
 
 
 def test_unregistered_function_uncaught_fails_the_parent(runner: DurableFunctionTestRunner) -> None:
@@ -632,7 +633,7 @@ def test_no_target_is_started_for_a_parent_that_ended_before_the_start(durable: 
 
         assert result.execution_status is ExecutionStatus.STOPPED
         assert "ChainedInvokeStarted" in event_types(runner, parent_id)
-        assert _executions(runner, "parent_execution_id IS NOT NULL") == []
+        assert _child_executions(runner) == []
     assert not _journal("plain").exists()
 
 
@@ -689,24 +690,25 @@ def test_parent_killed_right_after_starting_its_child_starts_one_child(
         assert "Error" not in replay
         child_started = history(runner, child_of(runner, parent_id))[0]["EventTimestamp"]
         assert (child_started >= replay["StartTimestamp"]) is started_by_replay
-        assert len(_executions(runner, "parent_execution_id IS NOT NULL")) == 1
+        assert len(_child_executions(runner)) == 1
     assert _journal("child").read_text().splitlines() == ["ran 1"]
 
 
-def _executions(runner: DurableFunctionTestRunner, where: str) -> list[str]:
-    """Execution ids in the runner's SQLite store matching ``where``."""
+def _child_executions(runner: DurableFunctionTestRunner) -> list[str]:
+    """Ids of the executions in the runner's store that a chained invoke started."""
     store = runner.engine.store
+    if isinstance(store, MemoryStore):
+        with store._lock:
+            executions = store._executions.values()
+            return [e.record.execution_id for e in executions if e.record.parent_execution_id]
     assert isinstance(store, SqliteStore)
+    query = "SELECT execution_id FROM executions WHERE parent_execution_id IS NOT NULL"
     if store.volatile:
         with store._lock:
-            rows = store._db.execute(
-                f"SELECT execution_id FROM executions WHERE {where} ORDER BY rowid"
-            ).fetchall()
+            rows = store._db.execute(f"{query} ORDER BY rowid").fetchall()
     else:
         with sqlite3.connect(store.path) as db:
-            rows = db.execute(
-                f"SELECT execution_id FROM executions WHERE {where} ORDER BY rowid"
-            ).fetchall()
+            rows = db.execute(f"{query} ORDER BY rowid").fetchall()
     return [row[0] for row in rows]
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.config import CallbackConfig, ChildConfig, Duration, StepConfig
-from durable_lambda.exceptions import ValidationError
+from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.lambda_service import (
     ErrorObject,
     OperationAction,
@@ -19,6 +19,7 @@ from durable_lambda.lambda_service import (
     OperationType,
     OperationUpdate,
     WaitOptions,
+    epoch_millis,
 )
 from durable_lambda.retries import RetryStrategyConfig, create_retry_strategy
 from durable_lambda.store import (
@@ -27,6 +28,7 @@ from durable_lambda.store import (
     ExecutionStatus,
     Failed,
     LeaseLostError,
+    MemoryStore,
     NewExecution,
     SqliteStore,
     Store,
@@ -44,9 +46,13 @@ def at(seconds: float) -> datetime.datetime:
     return T0 + datetime.timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=["memory", "sqlite-memory", "sqlite-file"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = SqliteStore() if request.param == "memory" else SqliteStore(str(tmp_path / "s.db"))
+    opened: Store = {
+        "memory": MemoryStore,
+        "sqlite-memory": SqliteStore,
+        "sqlite-file": lambda: SqliteStore(str(tmp_path / "s.db")),
+    }[request.param]()
     yield opened
     opened.close()
 
@@ -251,11 +257,73 @@ def test_reinvoke_timer_asks_for_an_invocation(store: Store) -> None:
     assert store.fire_timer(execution_id, "reinvoke", at(2))
 
 
+def test_a_timer_set_again_is_due_once_at_its_latest_time(store: Store) -> None:
+    execution_id = start(store)
+    store.schedule_reinvoke(execution_id, at(2))
+    store.schedule_reinvoke(execution_id, at(2))
+    assert [due.key for due in store.due_timers(at(3), 10)] == ["reinvoke"]
+    store.schedule_reinvoke(execution_id, at(5))
+    assert store.due_timers(at(3), 10) == []
+    assert store.next_timer_due() == at(5)
+    assert store.fire_timer(execution_id, "reinvoke", at(5))
+    assert store.next_timer_due() is None
+
+
+def test_changes_from_outside_are_kept_to_the_millisecond(store: Store) -> None:
+    execution_id = start(store)
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+    store.write(lease, wait_batch("1", 5, at(1)))
+    assert store.fire_timer(execution_id, "op:1", at(6.0004))
+    [operation] = store.get_operations(execution_id)
+    assert operation.end_timestamp == at(6)
+    assert store.get_history(execution_id)[-1]["EventTimestamp"] == epoch_millis(at(6))
+
+
+def test_what_a_reader_changes_in_the_history_stays_with_the_reader(store: Store) -> None:
+    execution_id = start(store)
+    store.get_history(execution_id)[0]["ExecutionStartedDetails"]["Input"]["Payload"] = "x"
+    started = store.get_history(execution_id)[0]["ExecutionStartedDetails"]
+    assert started["Input"]["Payload"] == '{"id": 1}'
+
+
+def test_a_method_that_fails_part_way_writes_nothing(store: Store) -> None:
+    parent_id = start(store, "parent")
+    parent_lease = store.acquire_lease(parent_id, "inv-p", T0, at(900))
+    assert parent_lease is not None
+    store.write(parent_lease, wait_batch("1", 5, at(1)))
+    # A child recorded against the parent's WAIT: ending the child completes
+    # the parent's operation, which a wait refuses, so the whole end fails.
+    child = NewExecution(
+        "exec-child",
+        "orders",
+        "child",
+        None,
+        parent_execution_id=parent_id,
+        parent_operation_id="1",
+    )
+    child_id = store.create_execution(child, at(2))[0].execution_id
+    child_lease = store.acquire_lease(child_id, "inv-c", at(2), at(900))
+    assert child_lease is not None
+    histories = {id_: store.get_history(id_) for id_ in (parent_id, child_id)}
+    with pytest.raises(InvalidStateError, match="cannot be completed from outside"):
+        store.finish_invocation(child_lease, at(3), Succeeded('"done"'))
+    with pytest.raises(InvalidStateError, match="cannot be completed from outside"):
+        store.stop_execution(child_id, at(3), ErrorObject("stop", "Stop", None, None))
+    assert {id_: store.get_history(id_) for id_ in (parent_id, child_id)} == histories
+    assert store.get_execution(child_id).status is ExecutionStatus.RUNNING
+    assert store.get_operations(parent_id)[0].status is OperationStatus.STARTED
+    assert store.next_timer_due() == at(6)
+    store.write(child_lease, wait_batch("1", 5, at(4)))  # the child still holds its lease
+    assert store.finish_invocation(parent_lease, at(5), Succeeded(None))
+    assert store.get_execution(child_id).status is ExecutionStatus.STOPPED
+
+
 def test_file_stores_open_in_other_processes_and_memory_stores_refuse(
     store: Store, tmp_path: Path
 ) -> None:
     execution_id = start(store)
-    if isinstance(store, SqliteStore) and store.volatile:
+    if store.volatile:
         with pytest.raises(ValidationError, match="cannot be opened by another process"):
             store.opener()
         return

@@ -66,6 +66,7 @@ from durable_lambda.store.contract import (
     NewExecution,
     Store,
 )
+from durable_lambda.store.memory import MemoryStore
 from durable_lambda.store.sqlite import SqliteStore
 from durable_lambda.transitions import Completion
 
@@ -92,8 +93,8 @@ class LocalEngine:
     """Runs durable functions on this machine.
 
     Args:
-        store: Where executions live; by default an in-memory SQLite store
-            (a temporary file with process isolation).
+        store: Where executions live; by default a ``MemoryStore`` (a
+            temporary SQLite file with process isolation).
         skip_time: Jump over timers instead of waiting for them in real time.
         invocation_isolation: "thread" (default) runs invocations in engine
             threads; "process" runs each in a worker process, so a handler
@@ -170,9 +171,9 @@ class LocalEngine:
         self._timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
         self._timers.start()
 
-    def _default_store(self, isolation: InvocationIsolation) -> SqliteStore:
+    def _default_store(self, isolation: InvocationIsolation) -> Store:
         if isolation == "thread":
-            return SqliteStore()
+            return MemoryStore()
         self._temporary_dir = tempfile.TemporaryDirectory(prefix="durable-lambda-")
         return SqliteStore(str(Path(self._temporary_dir.name) / "engine.sqlite3"))
 

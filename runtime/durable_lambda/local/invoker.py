@@ -25,8 +25,7 @@ from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.lambda_context import LocalLambdaContext
 from durable_lambda.local.targets import TargetDirectory
 from durable_lambda.local.worker import serve
-from durable_lambda.store.contract import Store
-from durable_lambda.store.sqlite import exit_error
+from durable_lambda.store.contract import Store, exit_error
 
 Handler = Callable[[Any, Any], Any]
 

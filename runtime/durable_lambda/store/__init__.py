@@ -1,7 +1,7 @@
 """Durable state: the store contract and its implementations.
 
-Implementations load on first use (``SqliteStore``), so a function deployed
-on another store never imports sqlite3.
+Implementations load on first use (``MemoryStore``, ``SqliteStore``), so a
+function deployed on another store never imports sqlite3.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from durable_lambda.store.contract import (
 )
 
 if TYPE_CHECKING:
+    from durable_lambda.store.memory import MemoryStore
     from durable_lambda.store.sqlite import SqliteStore
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "InvocationOutcome",
     "Lease",
     "LeaseLostError",
+    "MemoryStore",
     "NewExecution",
     "SqliteStore",
     "Store",
@@ -56,4 +58,8 @@ def __getattr__(name: str) -> Any:
         from durable_lambda.store.sqlite import SqliteStore  # noqa: PLC0415 - lazy by design
 
         return SqliteStore
+    if name == "MemoryStore":
+        from durable_lambda.store.memory import MemoryStore  # noqa: PLC0415 - lazy by design
+
+        return MemoryStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

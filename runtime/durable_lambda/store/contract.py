@@ -44,7 +44,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from durable_lambda.exceptions import DurableExecutionsError
-from durable_lambda.history import Event
+from durable_lambda.history import Event, execution_event, invocation_completed, payload
+from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
 from durable_lambda.transitions import Completion, Transition
 
@@ -164,6 +165,34 @@ def parent_ended_error(parent_execution_id: str, status: ExecutionStatus) -> Err
     )
 
 
+def exit_error(invocation_id: str) -> ErrorObject:
+    """The error recorded for an invocation that died without finishing."""
+    return ErrorObject(
+        message=(
+            f"RequestId: {invocation_id} Error: Runtime exited without finishing the invocation"
+        ),
+        type="Runtime.ExitError",
+        data=None,
+        stack_trace=None,
+    )
+
+
+def timed_out_error(timeout_seconds: int | None) -> ErrorObject:
+    """The error of an execution that ran past its timeout."""
+    return ErrorObject(
+        message=f"Execution timed out after {timeout_seconds} seconds",
+        type="Execution.TimedOut",
+        data=None,
+        stack_trace=None,
+    )
+
+
+def terminated_event(status: ExecutionStatus, now: datetime.datetime, error: ErrorObject) -> Event:
+    """The event of an execution ended from outside: timed out, else stopped."""
+    event_type = "ExecutionTimedOut" if status is ExecutionStatus.TIMED_OUT else "ExecutionStopped"
+    return execution_event(event_type, now, {"Error": history_error(error)})
+
+
 @dataclass(frozen=True)
 class Lease:
     """An invocation's hold on an execution, with the state it loaded."""
@@ -226,6 +255,26 @@ class InvocationFailed:
 
 
 InvocationOutcome = Suspended | Succeeded | Failed | InvocationFailed
+
+Ending = tuple[ExecutionStatus, str | None, ErrorObject | None]
+"""How an invocation ended its execution: status, result, error."""
+
+
+def ending_events(
+    lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+) -> tuple[list[Event], Ending | None]:
+    """The events an invocation's end records, and how it ended the execution, if it did."""
+    error = outcome.error if isinstance(outcome, InvocationFailed) else None
+    events = [invocation_completed(lease.started, now, lease.invocation_id, error)]
+    if isinstance(outcome, Succeeded):
+        result = payload(outcome.result)
+        events.append(execution_event("ExecutionSucceeded", now, {"Result": result}))
+        return events, (ExecutionStatus.SUCCEEDED, outcome.result, None)
+    if isinstance(outcome, Failed):
+        failure = history_error(outcome.error)
+        events.append(execution_event("ExecutionFailed", now, {"Error": failure}))
+        return events, (ExecutionStatus.FAILED, None, outcome.error)
+    return events, None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
-from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import (
     ErrorObject,
     Operation,
@@ -43,16 +42,17 @@ from durable_lambda.store.contract import (
     ExecutionNotFoundError,
     ExecutionRecord,
     ExecutionStatus,
-    Failed,
-    InvocationFailed,
     InvocationOutcome,
     Lease,
     LeaseLostError,
     NewExecution,
-    Succeeded,
     Suspended,
     child_completion,
+    ending_events,
+    exit_error,
     parent_ended_error,
+    terminated_event,
+    timed_out_error,
 )
 from durable_lambda.transitions import (
     Completion,
@@ -132,18 +132,6 @@ _EXECUTION_COLUMNS = (
     "execution_id, function_name, execution_name, status, input_payload, result, "
     "error, start_ms, end_ms, timeout_seconds, parent_execution_id, parent_operation_id"
 )
-
-
-def exit_error(invocation_id: str) -> ErrorObject:
-    """The error recorded for an invocation that died without finishing."""
-    return ErrorObject(
-        message=(
-            f"RequestId: {invocation_id} Error: Runtime exited without finishing the invocation"
-        ),
-        type="Runtime.ExitError",
-        data=None,
-        stack_trace=None,
-    )
 
 
 class SqliteStore:
@@ -358,27 +346,15 @@ class SqliteStore:
                 return False
             if isinstance(outcome, Suspended):
                 self._clear_timer(db, execution_id, REINVOKE_TIMER)
-            error = outcome.error if isinstance(outcome, InvocationFailed) else None
-            events = [invocation_completed(lease.started, now, lease.invocation_id, error)]
             db.execute(
                 "UPDATE executions SET lease_owner = NULL, lease_started_ms = NULL, "
                 "lease_until_ms = NULL WHERE execution_id = ?",
                 (execution_id,),
             )
-            if isinstance(outcome, Succeeded):
-                events.append(
-                    execution_event("ExecutionSucceeded", now, {"Result": payload(outcome.result)})
-                )
-                self._end_execution(
-                    db, execution_id, ExecutionStatus.SUCCEEDED, now, result=outcome.result
-                )
-            elif isinstance(outcome, Failed):
-                events.append(
-                    execution_event("ExecutionFailed", now, {"Error": history_error(outcome.error)})
-                )
-                self._end_execution(
-                    db, execution_id, ExecutionStatus.FAILED, now, error=outcome.error
-                )
+            events, ended = ending_events(lease, now, outcome)
+            if ended is not None:
+                status, result, error = ended
+                self._end_execution(db, execution_id, status, now, result=result, error=error)
             self._append_events(db, execution_id, events)
         return True
 
@@ -443,12 +419,7 @@ class SqliteStore:
             "SELECT timeout_seconds FROM executions WHERE execution_id = ?",
             (execution_id,),
         ).fetchone()
-        error = ErrorObject(
-            message=f"Execution timed out after {timeout_seconds} seconds",
-            type="Execution.TimedOut",
-            data=None,
-            stack_trace=None,
-        )
+        error = timed_out_error(timeout_seconds)
         self._terminate(db, execution_id, ExecutionStatus.TIMED_OUT, now, error)
 
     def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
@@ -707,12 +678,7 @@ class SqliteStore:
             (execution_id,),
         )
         self._end_execution(db, execution_id, status, now, error=error)
-        event_type = (
-            "ExecutionTimedOut" if status is ExecutionStatus.TIMED_OUT else "ExecutionStopped"
-        )
-        self._append_events(
-            db, execution_id, [execution_event(event_type, now, {"Error": history_error(error)})]
-        )
+        self._append_events(db, execution_id, [terminated_event(status, now, error)])
 
     def _end_execution(
         self,

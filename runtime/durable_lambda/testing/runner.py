@@ -61,7 +61,7 @@ class DurableFunctionTestRunner:
         poll_interval: Seconds between checks while waiting for a callback.
         execution_timeout: Default execution timeout of runs, in seconds.
         invocation_timeout: Seconds one invocation may run.
-        store: The engine's store (default: SQLite in memory, or a temporary
+        store: The engine's store (default: in memory, or a temporary SQLite
             file with process isolation).
         skip_time: Skip over waits, retry delays and timeouts.
         region: Region used in function ARNs and execution ids.
