@@ -27,7 +27,8 @@ import yaml
 
 from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.local.engine import InvocationIsolation
-from durable_lambda.store.contract import ExecutionStatus
+from durable_lambda.store import SqliteStore
+from durable_lambda.store.contract import ExecutionStatus, Store
 from durable_lambda.testing import DurableFunctionTestRunner
 
 CONFORMANCE_DIR = Path(__file__).parent / "conformance"
@@ -159,17 +160,36 @@ class Suite:
         return requirement_ids(self.name)
 
     def check(self, requirement_id: str, caplog: pytest.LogCaptureFixture) -> None:
-        """Run the requirement's handler and match result, history and logs."""
-        spec = load_requirement(self.name, requirement_id)
+        """Run the requirement's handler and match result, history and logs.
+
+        Handlers run in threads run twice: on the test runner's default store
+        (in memory) and on SQLite in memory, so both stores meet every requirement.
+        """
         registration = self.registrations.get(requirement_id)
         assert registration is not None, f"no handler registered for {self.name} {requirement_id}"
+        stores: list[Callable[[], Store | None]] = [lambda: None]
+        if registration.isolation == "thread":
+            stores.append(SqliteStore)
+        for store in stores:
+            caplog.clear()
+            self._check_on(store(), requirement_id, registration, caplog)
+
+    def _check_on(
+        self,
+        store: Store | None,
+        requirement_id: str,
+        registration: Registration,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        spec = load_requirement(self.name, requirement_id)
         bindings = Bindings(spec.get("Variables"))
         event = bindings.substitute(spec.get("Input"))
         payload = json.dumps(event) if event is not None else None
         caplog.set_level(logging.INFO)
         with DurableFunctionTestRunner(
-            registration.handler, invocation_isolation=registration.isolation
+            registration.handler, store=store, invocation_isolation=registration.isolation
         ) as runner:
+            store_name = type(runner.engine.store).__name__
             if registration.setup is not None:
                 registration.setup(runner)
             expected_history = spec.get("ExpectedExecutionHistory") or []
@@ -183,7 +203,9 @@ class Suite:
                 events = runner.get_execution_history(execution_id)["Events"]
                 _check_result(spec.get("ExpectedResult") or {}, result, bindings, events)
         problems = match_history(expected_history, events, bindings)
-        assert not problems, "history mismatch:\n" + "\n".join(problems) + "\n" + describe(events)
+        assert not problems, (
+            f"history mismatch on {store_name}:\n" + "\n".join(problems) + "\n" + describe(events)
+        )
         _check_logs(spec.get("ExpectedLogs") or [], caplog.records, bindings)
 
 
