@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from durable_lambda.exceptions import DurableExecutionsError
+from durable_lambda.exceptions import DurableExecutionsError, InvalidStateError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
 from durable_lambda.history import error_payload as history_error
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
@@ -191,6 +191,35 @@ def terminated_event(status: ExecutionStatus, now: datetime.datetime, error: Err
     """The event of an execution ended from outside: timed out, else stopped."""
     event_type = "ExecutionTimedOut" if status is ExecutionStatus.TIMED_OUT else "ExecutionStopped"
     return execution_event(event_type, now, {"Error": history_error(error)})
+
+
+def parent_not_running_error(parent_execution_id: str, status: str | None) -> InvalidStateError:
+    """Why no child execution starts for a parent that does not exist (None) or has ended."""
+    state = "does not exist" if status is None else f"has ended ({status})"
+    return InvalidStateError(
+        f"Cannot start a chained invoke of parent execution {parent_execution_id!r}: "
+        f"the parent {state}"
+    )
+
+
+CALLBACK_NOT_FOUND = "No callback has this id"
+
+
+def waiting_callback(execution_status: str, operation: Operation | None) -> Operation:
+    """The callback operation an outside change applies to, once found by its id's hash.
+
+    CallbackClosedError when its execution has ended or it no longer waits;
+    CallbackNotFoundError when its operation is not recorded.
+    """
+    if execution_status != ExecutionStatus.RUNNING:
+        msg = f"The execution of this callback has ended ({execution_status})"
+        raise CallbackClosedError(msg)
+    if operation is None:
+        raise CallbackNotFoundError(CALLBACK_NOT_FOUND)
+    if operation.status is not OperationStatus.STARTED:
+        msg = f"This callback no longer waits: it is {operation.status.value}"
+        raise CallbackClosedError(msg)
+    return operation
 
 
 @dataclass(frozen=True)

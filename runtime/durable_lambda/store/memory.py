@@ -18,15 +18,15 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from durable_lambda.exceptions import InvalidStateError, ValidationError
+from durable_lambda.exceptions import ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
-from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus, epoch_millis
+from durable_lambda.lambda_service import ErrorObject, Operation, epoch_millis
 from durable_lambda.lambda_service import from_epoch_millis as _from_millis
 from durable_lambda.store.contract import (
+    CALLBACK_NOT_FOUND,
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
     CallbackChange,
-    CallbackClosedError,
     CallbackNotFoundError,
     CheckpointBatch,
     DueTimer,
@@ -42,8 +42,10 @@ from durable_lambda.store.contract import (
     ending_events,
     exit_error,
     parent_ended_error,
+    parent_not_running_error,
     terminated_event,
     timed_out_error,
+    waiting_callback,
 )
 from durable_lambda.transitions import (
     Completion,
@@ -160,12 +162,8 @@ class MemoryStore:
     def _require_running_parent(self, parent_execution_id: str) -> None:
         parent = self._executions.get(parent_execution_id)
         if parent is None or not parent.running:
-            state = "does not exist" if parent is None else f"has ended ({parent.record.status})"
-            msg = (
-                f"Cannot start a chained invoke of parent execution {parent_execution_id!r}: "
-                f"the parent {state}"
-            )
-            raise InvalidStateError(msg)
+            status = parent.record.status if parent is not None else None
+            raise parent_not_running_error(parent_execution_id, status)
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
@@ -361,20 +359,12 @@ class MemoryStore:
         with self._lock, _Undo() as undo:
             found = self._callbacks.get(token_hash)
             if found is None:
-                msg = "No callback has this id"
-                raise CallbackNotFoundError(msg)
+                raise CallbackNotFoundError(CALLBACK_NOT_FOUND)
             execution_id, operation_id = found
             execution = self._executions[execution_id]
-            if not execution.running:
-                msg = f"The execution of this callback has ended ({execution.record.status})"
-                raise CallbackClosedError(msg)
-            operation = execution.operations.get(operation_id)
-            if operation is None:
-                msg = "No callback has this id"
-                raise CallbackNotFoundError(msg)
-            if operation.status is not OperationStatus.STARTED:
-                msg = f"This callback no longer waits: it is {operation.status.value}"
-                raise CallbackClosedError(msg)
+            operation = waiting_callback(
+                execution.record.status, execution.operations.get(operation_id)
+            )
             transition = change(operation, now)
             woke = transition.operation.status is not operation.status
             self._apply_transition(undo, execution, transition, wake=woke)

@@ -19,12 +19,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from durable_lambda.exceptions import InvalidStateError, ValidationError
+from durable_lambda.exceptions import ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
 from durable_lambda.lambda_service import (
     ErrorObject,
     Operation,
-    OperationStatus,
     epoch_millis,
     from_epoch_millis,
     from_millis,
@@ -32,10 +31,10 @@ from durable_lambda.lambda_service import (
 )
 from durable_lambda.serdes import compact_json
 from durable_lambda.store.contract import (
+    CALLBACK_NOT_FOUND,
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
     CallbackChange,
-    CallbackClosedError,
     CallbackNotFoundError,
     CheckpointBatch,
     DueTimer,
@@ -51,8 +50,10 @@ from durable_lambda.store.contract import (
     ending_events,
     exit_error,
     parent_ended_error,
+    parent_not_running_error,
     terminated_event,
     timed_out_error,
+    waiting_callback,
 )
 from durable_lambda.transitions import (
     Completion,
@@ -225,12 +226,7 @@ class SqliteStore:
             "SELECT status FROM executions WHERE execution_id = ?", (parent_execution_id,)
         ).fetchone()
         if row is None or row[0] != ExecutionStatus.RUNNING.value:
-            state = "does not exist" if row is None else f"has ended ({row[0]})"
-            msg = (
-                f"Cannot start a chained invoke of parent execution {parent_execution_id!r}: "
-                f"the parent {state}"
-            )
-            raise InvalidStateError(msg)
+            raise parent_not_running_error(parent_execution_id, row[0] if row else None)
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
@@ -450,22 +446,14 @@ class SqliteStore:
                 (token_hash,),
             ).fetchone()
             if found is None:
-                msg = "No callback has this id"
-                raise CallbackNotFoundError(msg)
+                raise CallbackNotFoundError(CALLBACK_NOT_FOUND)
             execution_id, operation_id = found
             (status,) = db.execute(
                 "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
             ).fetchone()
-            if status != ExecutionStatus.RUNNING.value:
-                msg = f"The execution of this callback has ended ({status})"
-                raise CallbackClosedError(msg)
-            operation = self._read_operation(db, execution_id, operation_id)
-            if operation is None:
-                msg = "No callback has this id"
-                raise CallbackNotFoundError(msg)
-            if operation.status is not OperationStatus.STARTED:
-                msg = f"This callback no longer waits: it is {operation.status.value}"
-                raise CallbackClosedError(msg)
+            operation = waiting_callback(
+                status, self._read_operation(db, execution_id, operation_id)
+            )
             transition = change(operation, now)
             woke = transition.operation.status is not operation.status
             self._apply_transition(db, execution_id, transition, wake=woke)
