@@ -11,6 +11,7 @@ open it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import heapq
@@ -427,7 +428,7 @@ class MemoryStore:
             execution = self._executions.get(execution_id)
             events = list(execution.events) if execution else []
         # Copies: a caller changing what it read must not change the history.
-        return [{**_copied(event), "EventId": n} for n, event in enumerate(events, start=1)]
+        return [{**event, "EventId": n} for n, event in enumerate(copy.deepcopy(events), start=1)]
 
     def opener(self) -> Callable[[], MemoryStore]:
         msg = "An in-memory store cannot be opened by another process; use a SqliteStore file"
@@ -560,12 +561,3 @@ class MemoryStore:
                 self._terminate(undo, child, ExecutionStatus.STOPPED, now, stopped)
 
     # endregion
-
-
-def _copied(value: Any) -> Any:
-    """``value`` with its dicts and lists copied, all the way down."""
-    if isinstance(value, dict):
-        return {key: _copied(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copied(item) for item in value]
-    return value
