@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stores import STORE_KINDS, open_store
+
+from durable_lambda.store import Store
 
 
 @pytest.fixture
@@ -15,3 +19,11 @@ def journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     monkeypatch.setenv("DURABLE_LAMBDA_TEST_JOURNALS", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A new store of each kind the contract suite runs on."""
+    opened = open_store(request.param, tmp_path)
+    yield opened
+    opened.close()

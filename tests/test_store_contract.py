@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stores import T0, at, start, timers, types, wait_batch
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.config import CallbackConfig, ChildConfig, Duration, StepConfig
 from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.lambda_service import (
     ErrorObject,
-    OperationAction,
     OperationStatus,
-    OperationType,
-    OperationUpdate,
-    WaitOptions,
     epoch_millis,
 )
 from durable_lambda.retries import RetryStrategyConfig, create_retry_strategy
@@ -28,7 +23,6 @@ from durable_lambda.store import (
     ExecutionStatus,
     Failed,
     LeaseLostError,
-    MemoryStore,
     NewExecution,
     SqliteStore,
     Store,
@@ -36,55 +30,7 @@ from durable_lambda.store import (
     Suspended,
 )
 from durable_lambda.testing import DurableFunctionTestRunner
-from durable_lambda.transitions import apply_update
 from durable_lambda.waits import WaitForConditionConfig, WaitForConditionDecision
-
-T0 = datetime.datetime(2026, 11, 25, 8, 0, tzinfo=datetime.UTC)
-
-
-def at(seconds: float) -> datetime.datetime:
-    return T0 + datetime.timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["memory", "sqlite-memory", "sqlite-file"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened: Store = {
-        "memory": MemoryStore,
-        "sqlite-memory": SqliteStore,
-        "sqlite-file": lambda: SqliteStore(str(tmp_path / "s.db")),
-    }[request.param]()
-    yield opened
-    opened.close()
-
-
-def start(store: Store, name: str = "run-1", timeout: int | None = None) -> str:
-    record, created = store.create_execution(
-        NewExecution(f"exec-{name}", "orders", name, '{"id": 1}', timeout), T0
-    )
-    assert created
-    return record.execution_id
-
-
-def wait_batch(operation_id: str, seconds: int, now: datetime.datetime) -> CheckpointBatch:
-    batch = CheckpointBatch()
-    batch.add(
-        apply_update(
-            OperationUpdate(
-                operation_id,
-                OperationType.WAIT,
-                OperationAction.START,
-                sub_type="Wait",
-                wait_options=WaitOptions(seconds),
-            ),
-            None,
-            now,
-        )
-    )
-    return batch
-
-
-def types(store: Store, execution_id: str) -> list[str]:
-    return [event["EventType"] for event in store.get_history(execution_id)]
 
 
 def test_creating_is_idempotent_by_function_and_name(store: Store) -> None:
@@ -204,7 +150,7 @@ def test_a_fired_timer_fires_once(store: Store) -> None:
     assert store.fire_timer(execution_id, "op:1", at(6))
     assert not store.fire_timer(execution_id, "op:1", at(7))
     assert types(store, execution_id).count("WaitSucceeded") == 1
-    assert store.next_timer_due() is None
+    assert timers(store) == [(execution_id, "reinvoke", at(6))]
 
 
 def test_execution_timeout_ends_the_execution_and_fences_the_invocation(store: Store) -> None:
@@ -242,8 +188,10 @@ def test_abandoning_records_the_crash_and_frees_the_execution(store: Store) -> N
     lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
     assert lease is not None
     crash = ErrorObject("killed", "Runtime.ExitError", None, None)
-    assert store.abandon_invocation(execution_id, "inv-1", at(3), crash)
-    assert not store.abandon_invocation(execution_id, "inv-1", at(4), crash)
+    assert store.abandon_invocation(execution_id, "inv-1", at(3), crash, at(4))
+    assert timers(store) == [(execution_id, "reinvoke", at(4))]
+    assert not store.abandon_invocation(execution_id, "inv-1", at(4), crash, at(9))
+    assert timers(store) == [(execution_id, "reinvoke", at(4))]
     with pytest.raises(LeaseLostError):
         store.write(lease, wait_batch("1", 5, at(5)))
     assert store.acquire_lease(execution_id, "inv-2", at(5), at(900)) is not None
@@ -265,8 +213,7 @@ def test_a_timer_set_again_is_due_once_at_its_latest_time(store: Store) -> None:
     store.schedule_reinvoke(execution_id, at(5))
     assert store.due_timers(at(3), 10) == []
     assert store.next_timer_due() == at(5)
-    assert store.fire_timer(execution_id, "reinvoke", at(5))
-    assert store.next_timer_due() is None
+    assert [due.due for due in store.due_timers(at(6), 10)] == [at(5)]
 
 
 def test_changes_from_outside_are_kept_to_the_millisecond(store: Store) -> None:

@@ -22,6 +22,9 @@ class Backend:
     callback_endpoint: str | None = None
     invoker: ChainedInvoker | None = None
     """Starts the targets of ``context.invoke``; None where nothing can be invoked."""
+    lease_holder: str | None = None
+    """The process running invocations, recorded with their leases where the
+    platform can later tell whether it is gone (``LeaseHolder.holder``)."""
 
     def require_callback_key(self) -> bytes:
         """The callback key, or a clear error when the engine configured none."""

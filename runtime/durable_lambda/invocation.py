@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -63,6 +64,7 @@ def run_invocation(
         lambda_context.aws_request_id,
         now,
         now + datetime.timedelta(milliseconds=remaining_ms),
+        backend.lease_holder,
     )
     if lease is None:
         return _output_of(store.get_execution(execution_id))
@@ -104,6 +106,13 @@ def _replay(
     except Exception as e:
         logger.debug("Execution failed", exc_info=True)
         outcome = Failed(ErrorObject.from_exception(e))
+    except BaseException:
+        # SystemExit, KeyboardInterrupt or a lost lease end the invocation: what
+        # it queued is still written where its lease allows, and the writer
+        # thread does not outlive it.
+        with contextlib.suppress(BaseException):
+            state.close()
+        raise
     try:
         state.close()
     except InvocationError as e:

@@ -81,7 +81,7 @@ class CheckpointWriter:
         self._parked: list[tuple[int, threading.Lock]] = []
         """Callers waiting for a write in flight: their tickets and the locks they sleep on."""
         self._signals: SimpleQueue[int | None] = SimpleQueue()
-        """To the background thread: the ticket of a linger that started; None to stop."""
+        """To the background thread: a linger started (its ticket); None to stop."""
         self._background: threading.Thread | None = None
 
     def linger(self, ticket: int) -> None:
@@ -187,7 +187,7 @@ class CheckpointWriter:
         return woken
 
     def _write_in_background(self) -> None:
-        while (ticket := self._signals.get()) is not None:
+        while self._signals.get() is not None:
             # Linger so that more checkpoints share the write; closing cuts it short.
             deadline = time.monotonic() + ASYNC_LINGER_SECONDS
             with contextlib.suppress(Empty):
@@ -195,7 +195,10 @@ class CheckpointWriter:
                     if self._signals.get(timeout=left) is None:
                         return
             with self._lock:
+                # Everything queued while the linger ran is covered by this write:
+                # those checkpoints started no linger of their own.
                 self._queue.linger_started = False
+                ticket = self._queue.count
             try:
                 self.wait(ticket)
             except BaseException:  # noqa: BLE001 - recorded; raised to the next waiter

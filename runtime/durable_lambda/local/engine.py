@@ -32,6 +32,7 @@ from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.execution import RESUME_KEY
 from durable_lambda.history import Event, present
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
+from durable_lambda.local import process_identity
 from durable_lambda.local.callback_key import callback_key_for
 from durable_lambda.local.callback_server import CallbackServer
 from durable_lambda.local.clock import SkippingClock
@@ -60,11 +61,16 @@ from durable_lambda.operation.callback import (
     with_callback_started_id,
 )
 from durable_lambda.store.contract import (
+    MAX_PAGE_SIZE,
+    REINVOKE_TIMER,
+    START_TARGET_RETRY_SECONDS,
     CallbackChange,
     ExecutionRecord,
     ExecutionStatus,
     NewExecution,
     Store,
+    exit_error,
+    is_delivery_timer,
 )
 from durable_lambda.store.memory import MemoryStore
 from durable_lambda.store.sqlite import SqliteStore
@@ -77,6 +83,13 @@ Handler = Callable[[Any, Any], Any]
 
 REINVOKE_BACKOFF_CAP_SECONDS = 60
 """Longest delay before invoking again after consecutive failed invocations."""
+TIMER_RETRY_SECONDS = 0.05
+"""First pause of the timer loop after the store failed it; doubled each time."""
+TIMER_RETRY_CAP_SECONDS = 5.0
+"""Longest pause of the timer loop between attempts on a failing store."""
+FUNCTION_CALL_GRACE_SECONDS = 5
+"""How long past the invocation timeout a call of a function that is not
+durable may report before its invoke fails as timed out."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,8 @@ class LocalEngine:
         self._again: set[str] = set()
         self._failures: dict[str, int] = {}
         self._deferred_targets: dict[str, list[ChainedInvokeRequest]] = {}
-        self._called_functions: dict[str, set[str]] = {}
+        self._to_take_up: list[str] = []
+        """Functions registered since the timer loop last took up their executions."""
         self._functions_running = 0
         self._skip_holds = 0
         self._firing = False
@@ -160,6 +174,7 @@ class LocalEngine:
                 key,
                 self._callback_server.endpoint,
                 LocalTargets(self._targets, self._start_target_later),
+                lease_holder=process_identity.current(),
             )
             self._invoker = self._create_invoker(invocation_isolation)
         except BaseException:
@@ -216,6 +231,10 @@ class LocalEngine:
         self._target_functions[function.name] = TargetInfo(
             function.name, function.durable, self.function_arn(function.name)
         )
+        if function.durable:
+            with self._cond:
+                self._to_take_up.append(function.name)
+                self._cond.notify_all()
 
     def function(self, name: str) -> RegisteredFunction:
         """A registered function, or a ValidationError naming those that exist."""
@@ -260,12 +279,9 @@ class LocalEngine:
         execution_id = durable_execution_arn(
             self.function_arn(function_name), name, str(uuid.uuid4())
         )
-        record, created = self.store.create_execution(
-            NewExecution(execution_id, function_name, name, input, timeout),
-            self.clock.now(),
+        record, _ = self._create_and_invoke(
+            NewExecution(execution_id, function_name, name, input, timeout)
         )
-        if created:
-            self.invoke(record.execution_id)
         return record.execution_id
 
     def invoke(self, execution_id: str) -> None:
@@ -278,6 +294,36 @@ class LocalEngine:
                 return
             self._running.add(execution_id)
         self._pool.submit(self._invoke_until_settled, execution_id)
+
+    def _create_and_invoke(self, new: NewExecution) -> tuple[ExecutionRecord, bool]:
+        """Create the execution (idempotently) and invoke it if it is new.
+
+        Marked as being invoked before it exists, so the timer loop, which sees
+        the new execution due, leaves its first invocation to this call.
+        """
+        execution_id = new.execution_id
+        with self._cond:
+            reserved = not self._closed and execution_id not in self._running
+            if reserved:
+                self._running.add(execution_id)
+        try:
+            record, created = self.store.create_execution(new, self.clock.now())
+        except BaseException:
+            if reserved:
+                self._settled(execution_id)
+            raise
+        if reserved and created:
+            self._pool.submit(self._invoke_until_settled, execution_id)
+        elif reserved:
+            self._settled(execution_id)
+        return record, created
+
+    def _settled(self, execution_id: str) -> None:
+        """The engine no longer invokes the execution."""
+        with self._cond:
+            self._running.discard(execution_id)
+            self._again.discard(execution_id)
+            self._cond.notify_all()
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         return self.store.get_execution(execution_id)
@@ -376,8 +422,9 @@ class LocalEngine:
         self.store.change_callback(callback, callback_heartbeat, self.clock.now())
 
     def _complete_callback(self, callback: str, change: CallbackChange) -> None:
-        execution_id = self.store.change_callback(callback, change, self.clock.now())
-        self.invoke(execution_id)
+        # The store made the execution due; the timer loop invokes it.
+        self.store.change_callback(callback, change, self.clock.now())
+        self._notify()
 
     # endregion
     # region time
@@ -406,7 +453,7 @@ class LocalEngine:
             with self._cond:
                 busy = bool(self._running) or self._firing
             if not busy:
-                due = self.store.next_timer_due()
+                due = self.store.next_timer_due(self._function_names())
                 if due is None or due > self.clock.now():
                     with self._cond:
                         if not self._running and not self._firing:
@@ -426,7 +473,7 @@ class LocalEngine:
         """
         clock = self._skipping_clock()
         self.wait_until_idle(timeout)
-        due = self.store.next_timer_due()
+        due = self.store.next_timer_due(self._function_names())
         if due is None:
             return False
         clock.advance_to(due)
@@ -446,7 +493,9 @@ class LocalEngine:
             raise ValidationError(msg)
         target = clock.now() + datetime.timedelta(seconds=seconds)
         self.wait_until_idle(timeout)
-        while (due := self.store.next_timer_due()) is not None and due <= target:
+        while (
+            due := self.store.next_timer_due(self._function_names())
+        ) is not None and due <= target:
             self.skip_to_next_timer(timeout)
         clock.advance_to(target)
         self.wait_until_idle(timeout)
@@ -499,24 +548,27 @@ class LocalEngine:
                     self._cond.notify_all()
                     return
         except BaseException:
+            # What was due stays due in the store: the timer loop tries again.
             logger.exception("The engine failed to invoke %s", execution_id)
-            with self._cond:
-                self._running.discard(execution_id)
-                self._again.discard(execution_id)
-                self._cond.notify_all()
+            self._settled(execution_id)
 
     def _invoke_once(self, execution_id: str) -> None:
         record = self.store.get_execution(execution_id)
         if record.status is not ExecutionStatus.RUNNING:
             return
-        request = self._invocation(self.function(record.function_name), {RESUME_KEY: execution_id})
+        function = self._functions.get(record.function_name)
+        if function is None:
+            # Its wake-up stays due in the store, for an engine that has the function.
+            logger.debug(
+                "Not invoking %s: %s is not registered here", execution_id, record.function_name
+            )
+            return
+        request = self._invocation(function, {RESUME_KEY: execution_id})
         result = self._invoker.invoke(request)
         if isinstance(result, Raised | Crashed):
             self._retry_later(execution_id, request.request_id, result.error)
         else:
             self._failures.pop(execution_id, None)
-        if execution_id in self._called_functions:
-            self._forget_called_functions_once_ended(execution_id)
 
     def _invocation(self, function: RegisteredFunction, event: Any) -> InvocationRequest:
         """A new invocation of ``function`` with ``event``, as Lambda would run it."""
@@ -531,10 +583,10 @@ class LocalEngine:
 
     def _retry_later(self, execution_id: str, request_id: str, error: ErrorObject) -> None:
         now = self.clock.now()
-        self.store.abandon_invocation(execution_id, request_id, now, error)
         failures = self._failures.get(execution_id, 0) + 1
         self._failures[execution_id] = failures
         delay = min(2 ** (failures - 1), REINVOKE_BACKOFF_CAP_SECONDS)
+        retry_at = now + datetime.timedelta(seconds=delay)
         logger.warning(
             "Invocation %s of %s failed (%s: %s); invoking again in %d s",
             request_id,
@@ -543,7 +595,10 @@ class LocalEngine:
             error.message,
             delay,
         )
-        self.store.schedule_reinvoke(execution_id, now + datetime.timedelta(seconds=delay))
+        # A crashed invocation still holds its lease; a failed one released it
+        # when it recorded the failure, leaving its expiry due.
+        if not self.store.abandon_invocation(execution_id, request_id, now, error, retry_at):
+            self.store.schedule_reinvoke(execution_id, retry_at)
 
     # endregion
     # region chained invokes
@@ -553,7 +608,9 @@ class LocalEngine:
 
         The service starts a target after the START checkpoint, while the
         parent winds down to suspend; waiting for the invocation to end
-        keeps the parent's history in that order every time.
+        keeps the parent's history in that order every time. Until the
+        target starts, the START's ``invoke:<op>`` timer keeps it due: if this
+        engine stops first, the parent is invoked again and asks again.
         """
         with self._cond:
             self._deferred_targets.setdefault(request.parent_execution_id, []).append(request)
@@ -565,7 +622,11 @@ class LocalEngine:
             try:
                 self._start_target(request)
             except Exception:
-                logger.exception("Could not start the target of %s", request)
+                logger.exception(
+                    "Could not start the target of %s; the invoke is retried in %d s",
+                    request,
+                    START_TARGET_RETRY_SECONDS,
+                )
 
     def _start_target(self, request: ChainedInvokeRequest) -> None:
         function = self.function(request.function_name)
@@ -584,24 +645,33 @@ class LocalEngine:
         if request.durable_execution_arn is not None:
             self._start_child_execution(request, function)
             return
-        parent = self.store.get_execution(request.parent_execution_id)
-        if parent.status is not ExecutionStatus.RUNNING:
-            logger.info("Not invoking %s: its caller has ended", function.name)
-            return
+        now = self.clock.now()
+        deadline = now + datetime.timedelta(
+            seconds=self._invocation_timeout + FUNCTION_CALL_GRACE_SECONDS
+        )
         with self._cond:
-            called = self._called_functions.setdefault(request.parent_execution_id, set())
-            if self._closed or request.operation_id in called:
+            if self._closed:
                 return
-            called.add(request.operation_id)
             self._functions_running += 1
-        self._pool.submit(self._call_function, request, function)
+        try:
+            # At most once per recorded start, across engines and restarts.
+            claimed = self.store.claim_function_call(
+                request.parent_execution_id, request.operation_id, now, deadline
+            )
+        except BaseException:
+            self._end_function_call()
+            raise
+        if claimed:
+            self._pool.submit(self._call_function, request, function)
+        else:
+            self._end_function_call()
 
     def _start_child_execution(
         self, request: ChainedInvokeRequest, function: RegisteredFunction
     ) -> None:
         assert request.durable_execution_arn is not None
         try:
-            record, created = self.store.create_execution(
+            self._create_and_invoke(
                 NewExecution(
                     execution_id=request.durable_execution_arn,
                     function_name=function.name,
@@ -610,14 +680,10 @@ class LocalEngine:
                     timeout_seconds=function.execution_timeout,
                     parent_execution_id=request.parent_execution_id,
                     parent_operation_id=request.operation_id,
-                ),
-                self.clock.now(),
+                )
             )
         except InvalidStateError:
             logger.info("Not starting %s: its parent has ended", request.durable_execution_arn)
-            return
-        if created:
-            self.invoke(record.execution_id)
 
     def _call_function(self, request: ChainedInvokeRequest, function: RegisteredFunction) -> None:
         """Invoke a function that is not durable once and record its response."""
@@ -628,9 +694,12 @@ class LocalEngine:
         except Exception:
             logger.exception("The engine failed to invoke %s", function.name)
         finally:
-            with self._cond:
-                self._functions_running -= 1
-                self._cond.notify_all()
+            self._end_function_call()
+
+    def _end_function_call(self) -> None:
+        with self._cond:
+            self._functions_running -= 1
+            self._cond.notify_all()
 
     def _complete_target(self, request: ChainedInvokeRequest, completion: Completion) -> None:
         if not self.store.complete_operation(
@@ -643,11 +712,6 @@ class LocalEngine:
             )
         self._notify()
 
-    def _forget_called_functions_once_ended(self, execution_id: str) -> None:
-        if self.store.get_execution(execution_id).status is not ExecutionStatus.RUNNING:
-            with self._cond:
-                self._called_functions.pop(execution_id, None)
-
     # endregion
     # region timers
 
@@ -655,37 +719,120 @@ class LocalEngine:
         with self._cond:
             self._cond.notify_all()
 
+    def _function_names(self) -> list[str]:
+        """The durable functions registered here: the only executions this engine wakes."""
+        return [name for name, function in list(self._functions.items()) if function.durable]
+
     def _run_timers(self) -> None:
+        """Fire due timers and take up executions, until closed; survive any store failure."""
+        failures = 0
         while True:
             with self._cond:
                 if self._closed:
                     return
                 self._firing = True
             try:
-                now = self.clock.now()
-                due = self.store.due_timers(now, limit=100)
-                for timer in due:
-                    if self.store.fire_timer(timer.execution_id, timer.key, now):
-                        self.invoke(timer.execution_id)
+                fired = self._fire_due_timers()
+                self._take_up_registered_functions()
+                pause = 0.0 if fired else self._idle_pause()
+                failures = 0
+            except Exception:
+                failures += 1
+                pause = min(TIMER_RETRY_SECONDS * 2 ** (failures - 1), TIMER_RETRY_CAP_SECONDS)
+                logger.exception("The timer loop failed; trying again in %.2f s", pause)
             finally:
                 with self._cond:
                     self._firing = False
                     self._cond.notify_all()
-            if due:
+            if pause:
+                with self._cond:
+                    if not self._closed:
+                        self._cond.wait(timeout=pause)
+
+    def _fire_due_timers(self) -> bool:
+        """Fire what is due; whether anything fired."""
+        now = self.clock.now()
+        with self._cond:
+            # A wake-up this engine is delivering already is skipped: ask for
+            # enough that those never hide the others.
+            delivering = set(self._running)
+        due = self.store.due_timers(now, 100 + len(delivering), self._function_names())
+        fired = False
+        for timer in due:
+            delivery = is_delivery_timer(timer.key)
+            if delivery and timer.execution_id in delivering:
                 continue
+            fired = True
+            if timer.key == REINVOKE_TIMER or self.store.fire_timer(
+                timer.execution_id, timer.key, now
+            ):
+                self.invoke(timer.execution_id)
+        return fired
+
+    def _idle_pause(self) -> float:
+        """How long the timer loop may wait for the next timer; jumps a skipping clock.
+
+        Wake-ups this engine is delivering are due but not waited for: the
+        invocations' ends notify the loop.
+        """
+        with self._cond:
+            # Read under the lock: an invocation settles (under the lock)
+            # only after its timers are written, so none is missed here.
+            next_due = self.store.next_timer_due(self._function_names())
+            if next_due is not None and self._can_skip():
+                clock = self.clock
+                assert isinstance(clock, SkippingClock)
+                clock.advance_to(next_due)
+                return 0.0
+            if next_due is None:
+                return 0.5
+            return min(max((next_due - self.clock.now()).total_seconds(), 0.0), 0.5) or 0.5
+
+    def _take_up_registered_functions(self) -> None:
+        """Take over the leases of newly registered functions' executions whose process is gone.
+
+        Such an invocation will never finish: waiting for its lease to expire
+        (up to the invocation timeout) would leave its execution idle. Its
+        execution is made due at once.
+        """
+        with self._cond:
+            functions, self._to_take_up = self._to_take_up, []
+        try:
+            while functions:
+                self._take_up(functions[0])
+                functions.pop(0)
+        except BaseException:
             with self._cond:
-                # Read under the lock: an invocation settles (under the lock)
-                # only after its timers are written, so none is missed here.
-                next_due = self.store.next_timer_due()
-                if self._closed:
-                    return
-                if next_due is not None and self._can_skip():
-                    clock = self.clock
-                    assert isinstance(clock, SkippingClock)
-                    clock.advance_to(next_due)
+                self._to_take_up[:0] = functions
+            raise
+
+    def _take_up(self, function_name: str) -> None:
+        page_token: str | None = None
+        while True:
+            page = self.store.list_executions(
+                function_name=function_name,
+                status=ExecutionStatus.RUNNING,
+                page_token=page_token,
+                limit=MAX_PAGE_SIZE,
+            )
+            for record in page.executions:
+                lease = record.lease
+                if lease is None or not process_identity.is_gone(lease.holder):
                     continue
-                wait = 0.5 if next_due is None else (next_due - now).total_seconds()
-                self._cond.wait(timeout=min(max(wait, 0.0), 0.5))
+                now = self.clock.now()
+                error = exit_error(lease.invocation_id)
+                if self.store.abandon_invocation(
+                    record.execution_id, lease.invocation_id, now, error, now
+                ):
+                    logger.warning(
+                        "Invocation %s of %s died with its process %s; invoking again",
+                        lease.invocation_id,
+                        record.execution_id,
+                        lease.holder,
+                    )
+            page_token = page.next_page_token
+            if page_token is None:
+                return
 
     def _can_skip(self) -> bool:
         return (

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import pickle
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
 from durable_lambda.backend import Backend
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.lambda_service import ErrorObject
+from durable_lambda.local import process_identity
 from durable_lambda.local.clock import OffsetClock
 from durable_lambda.local.lambda_context import LocalLambdaContext
 from durable_lambda.local.targets import LocalTargets
@@ -37,8 +40,26 @@ class _ForwardingHandler(logging.Handler):
             self.handleError(record)
 
 
+ENGINE_CHECK_SECONDS = 0.2
+"""How often a worker checks that its engine still runs."""
+
+
+def _exit_with_engine(engine_pid: int) -> None:
+    """End this worker once the engine that started it is gone.
+
+    An invocation outlives no engine: the engine that restarts on the store
+    then sees the invocation's process gone and takes its lease over at once.
+    """
+    while os.getppid() == engine_pid:
+        time.sleep(ENGINE_CHECK_SECONDS)
+    os._exit(1)
+
+
 def serve(connection: Connection) -> None:
-    """Run invocations sent over ``connection`` until it closes."""
+    """Run invocations sent over ``connection`` until it closes, or the engine is gone."""
+    threading.Thread(
+        target=_exit_with_engine, args=(os.getppid(),), name="engine-watch", daemon=True
+    ).start()
     send_lock = threading.Lock()
 
     def send(message: Any) -> None:
@@ -71,6 +92,7 @@ def serve(connection: Connection) -> None:
                 request["callback_key"],
                 request["callback_endpoint"],
                 LocalTargets(request["targets"], lambda target: send(("start_target", target))),
+                lease_holder=process_identity.current(),
             ),
             timeout_seconds=request["timeout_seconds"],
         )

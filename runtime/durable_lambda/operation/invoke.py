@@ -44,12 +44,19 @@ from durable_lambda.lambda_service import (
 from durable_lambda.operation.base import raise_recorded_error, recorded_result, suspend_until
 from durable_lambda.serdes import DEFAULT_JSON_SERDES, serialize
 from durable_lambda.state import ExecutionState, Record
+from durable_lambda.store.contract import (
+    FUNCTION_CALL_TIMER_KIND,
+    function_call_timer,
+    start_target_timer,
+)
 from durable_lambda.transitions import (
     Completion,
+    TimerChange,
     Transition,
     invalid_update,
     new_operation,
     register_completion_handler,
+    register_timer_handler,
     register_update_handler,
 )
 
@@ -88,7 +95,10 @@ def _update(
         if options.durable_execution_arn is not None:
             details["DurableExecutionArn"] = options.durable_execution_arn
         event = operation_event("ChainedInvokeStarted", operation, now, details)
-        return Transition(operation, (event,))
+        # Due at once: until the target starts, firing it invokes the execution,
+        # whose replay asks for the target again (see store.contract).
+        start_target = TimerChange(start_target_timer(update.operation_id), now)
+        return Transition(operation, (event,), (start_target,))
     # FAIL comes from the runtime only, for a target that could not be started.
     if (
         update.action is OperationAction.FAIL
@@ -125,11 +135,41 @@ def _complete(
         details["Result"] = payload(completion.result)
     elif completion.error is not None:
         details["Error"] = error_payload(completion.error)
-    return Transition(completed, (operation_event(event_type, completed, now, details),))
+    operation_id = operation.operation_id
+    no_timers = (
+        TimerChange(start_target_timer(operation_id), None),
+        TimerChange(function_call_timer(operation_id), None),
+    )
+    return Transition(completed, (operation_event(event_type, completed, now, details),), no_timers)
+
+
+def function_call_timeout_error(operation: Operation) -> ErrorObject:
+    """The error of an invoke whose function call never reported back by its deadline.
+
+    Lambda ends such a call as timed out; here the call may also have been
+    lost with the engine that made it. Either way it is not made again.
+    """
+    return ErrorObject(
+        message=(
+            f"The call of the function of invoke {operation.operation_id} did not report "
+            "an outcome before its deadline; it is not called again"
+        ),
+        type="Sandbox.Timedout",
+        data=None,
+        stack_trace=None,
+    )
+
+
+def _timer(operation: Operation, kind: str, now: datetime.datetime) -> Transition | None:
+    if kind != FUNCTION_CALL_TIMER_KIND:
+        return None
+    failed = Completion(OperationStatus.FAILED, error=function_call_timeout_error(operation))
+    return _complete(operation, failed, now)
 
 
 register_update_handler(OperationType.CHAINED_INVOKE, _update)
 register_completion_handler(OperationType.CHAINED_INVOKE, _complete)
+register_timer_handler(OperationType.CHAINED_INVOKE, _timer)
 
 
 # endregion

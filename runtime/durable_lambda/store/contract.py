@@ -23,10 +23,21 @@ Rules every implementation keeps:
 - Callback ids are never stored: a callback operation carries the SHA-256
   of its id (``CallbackDetails.token_hash``), and the store keeps an index
   from that hash to the execution and operation (``change_callback``).
-- An outcome decided outside an execution (``complete_operation``, a child
-  execution ending) is written with the wake_seq bump and a due reinvoke
-  timer in one atomic write, so the woken execution is invoked even if
-  the engine dies right after.
+- Liveness: every RUNNING execution with something to do always has
+  something durable that will invoke it: its ``reinvoke`` timer, or a lease
+  whose expiry is that timer. Every method that creates work sets the timer
+  in the same atomic write: starting (due now), taking a lease (due when the
+  lease expires), a fired timer that changed an operation, a callback
+  completed, an outcome decided outside the execution (due now), a lease
+  given up after a crash (due when to try again). Only an invocation that
+  has seen the work clears it (``finish_invocation`` suspending with
+  ``wake_seq`` unchanged), or the execution's end. A RUNNING execution
+  without the timer waits only on timers of its own operations or on
+  outside parties: a callback's caller, a child execution that has its own.
+- Delivery timers (``reinvoke``, ``invoke:<op>``) are not consumed by
+  firing them: they stay due until an invocation takes the lease (which
+  moves ``reinvoke`` to the lease's expiry) or the target of the chained
+  invoke starts. So a wake-up is never lost between firing and invoking.
 - Chained invokes: a child execution records its parent execution and
   operation. Ending the child (any terminal status) completes the parent's
   CHAINED_INVOKE operation in the same atomic write (``child_completion``);
@@ -37,22 +48,67 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
+import base64
 import datetime
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from durable_lambda.exceptions import DurableExecutionsError, InvalidStateError
+from durable_lambda.exceptions import DurableExecutionsError, InvalidStateError, ValidationError
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
 from durable_lambda.history import error_payload as history_error
-from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
-from durable_lambda.transitions import Completion, Transition
+from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus, epoch_millis
+from durable_lambda.transitions import Completion, Transition, operation_timer_key
 
 EXECUTION_TIMEOUT_TIMER = "execution-timeout"
 """Timer that times the execution out."""
 REINVOKE_TIMER = "reinvoke"
-"""Timer that invokes the execution again after a failed invocation."""
+"""Timer that invokes the execution: work is waiting, or its lease expires then."""
+INVOKE_TARGET_TIMER_KIND = "invoke"
+"""Operation timer kind (``invoke:<op>``): the chained invoke's target has not
+started yet; firing it invokes the execution, whose replay asks again."""
+FUNCTION_CALL_TIMER_KIND = "invoke-call"
+"""Operation timer kind (``invoke-call:<op>``): a function that is not durable
+is being called; firing it fails the invoke (the call's outcome never came)."""
+
+
+START_TARGET_RETRY_SECONDS = 10
+"""How long after firing an ``invoke:<op>`` timer it fires again if the target
+has still not started (a replay could not ask for it, or starting it failed)."""
+
+
+def start_target_timer(operation_id: str) -> str:
+    """The key of the timer that waits for a chained invoke's target to start."""
+    return operation_timer_key(operation_id, INVOKE_TARGET_TIMER_KIND)
+
+
+def function_call_timer(operation_id: str) -> str:
+    """The key of the deadline of a chained invoke's call of a function that is not durable."""
+    return operation_timer_key(operation_id, FUNCTION_CALL_TIMER_KIND)
+
+
+def is_delivery_timer(key: str) -> bool:
+    """Whether firing the timer asks for an invocation without changing any operation.
+
+    Such a timer is not consumed by firing (see ``redelivery_due``), so an
+    engine skips it while it is invoking the execution anyway.
+    """
+    return key == REINVOKE_TIMER or key.startswith(INVOKE_TARGET_TIMER_KIND + ":")
+
+
+def redelivery_due(key: str, now: datetime.datetime) -> datetime.datetime | None:
+    """When a delivery timer fired at ``now`` is due again; None: it stays due.
+
+    ``reinvoke`` stays due until an invocation takes the lease (which always
+    moves it); ``invoke:<op>`` comes back after ``START_TARGET_RETRY_SECONDS``
+    until the target has started, so a target that cannot start yet is
+    retried without a busy loop.
+    """
+    if key == REINVOKE_TIMER:
+        return None
+    return now + datetime.timedelta(seconds=START_TARGET_RETRY_SECONDS)
 
 
 class ExecutionStatus(StrEnum):
@@ -109,6 +165,18 @@ class NewExecution:
 
 
 @dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds an execution's lease, and until when."""
+
+    invocation_id: str
+    holder: str | None
+    """The process running the invocation (``local.process_identity``), where
+    the platform can tell; None on Lambda, where only the deadline tells."""
+    started: datetime.datetime
+    until: datetime.datetime
+
+
+@dataclass(frozen=True)
 class ExecutionRecord:
     """An execution as stored."""
 
@@ -124,6 +192,53 @@ class ExecutionRecord:
     timeout_seconds: int | None = None
     parent_execution_id: str | None = None
     parent_operation_id: str | None = None
+    lease: LeaseHolder | None = None
+    """The invocation holding the execution, if one does."""
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    """One page of ``Store.list_executions``."""
+
+    executions: list[ExecutionRecord]
+    next_page_token: str | None
+    """Pass it back for the next page; None on the last one."""
+
+
+DEFAULT_PAGE_SIZE = 100
+"""Executions per page of ``list_executions`` unless asked otherwise."""
+MAX_PAGE_SIZE = 1000
+"""The most executions one page holds."""
+
+
+def token_after(last: ExecutionRecord) -> str:
+    """The page token of the page after ``last``: pages are ordered by start time, then id."""
+    position = json.dumps([epoch_millis(last.start_timestamp), last.execution_id])
+    return base64.urlsafe_b64encode(position.encode()).decode()
+
+
+def page_position(token: str | None) -> tuple[int, str] | None:
+    """(start in epoch milliseconds, execution id) after which a page starts.
+
+    ValidationError for a token ``token_after`` did not make.
+    """
+    if token is None:
+        return None
+    try:
+        start_ms, execution_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(start_ms, int) and isinstance(execution_id, str):
+            return start_ms, execution_id
+    except (ValueError, TypeError):
+        pass
+    msg = f"page_token is not one this store issued: {token!r}"
+    raise ValidationError(msg)
+
+
+def check_page_size(limit: int) -> None:
+    """ValidationError unless ``limit`` is a page size ``list_executions`` serves."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+        msg = f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, got: {limit!r}"
+        raise ValidationError(msg)
 
 
 def child_completion(child: ExecutionRecord) -> Completion:
@@ -333,10 +448,13 @@ class Store(Protocol):
     ) -> tuple[ExecutionRecord, bool]:
         """Record a new RUNNING execution with its ExecutionStarted event.
 
-        Idempotent by (function name, execution name): starting one that
-        exists returns it and False, changing nothing. A child (with
+        Sets its reinvoke timer due ``now``: starting is work. Idempotent by
+        (function name, execution name): starting one that exists returns it
+        and False, changing nothing else. A child (with
         ``parent_execution_id``) whose parent is no longer RUNNING is not
-        created: InvalidStateError.
+        created: InvalidStateError. Creating a child, or finding it created,
+        clears the parent operation's ``invoke:<op>`` timer in the same
+        write: the target has started.
         """
         ...
 
@@ -350,13 +468,19 @@ class Store(Protocol):
         invocation_id: str,
         now: datetime.datetime,
         lease_until: datetime.datetime,
+        holder: str | None = None,
     ) -> Lease | None:
         """Take the execution for an invocation and load its operations.
 
-        None when the execution has ended or another live invocation holds
-        it. A lease left by an invocation that died (expired, or held by the
-        same invocation id, as a retried Lambda request has) is taken over
-        and its InvocationCompleted is recorded with ``Runtime.ExitError``.
+        The lease's expiry is the execution's work from now on: the reinvoke
+        timer moves to ``lease_until`` in the same write. ``holder`` names
+        the process running the invocation (see ``LeaseHolder``). None when
+        the execution has ended, or when another live invocation holds it;
+        then the reinvoke timer moves to that lease's expiry, as its holder
+        sees every fact a waker wrote (the wake_seq rule) or dies. A lease
+        left by an invocation that died (expired, or held by the same
+        invocation id, as a retried Lambda request has) is taken over and
+        its InvocationCompleted is recorded with ``Runtime.ExitError``.
         """
         ...
 
@@ -382,7 +506,8 @@ class Store(Protocol):
         False (and writes nothing) when a waker bumped wake_seq since the
         lease loaded its state: the invocation must reload and continue;
         otherwise it also clears the reinvoke timer, as the invocation has
-        seen every fact a waker wrote.
+        seen every fact a waker wrote. InvocationFailed leaves the timer at
+        the lease's expiry for the invoker to move (``schedule_reinvoke``).
         """
         ...
 
@@ -392,10 +517,13 @@ class Store(Protocol):
         invocation_id: str,
         now: datetime.datetime,
         error: ErrorObject,
+        retry_at: datetime.datetime,
     ) -> bool:
         """Record that an invocation died (crash, timeout) and release its lease.
 
-        False when that invocation no longer holds the lease.
+        Bumps the epoch (a zombie is fenced off) and sets the reinvoke timer
+        to ``retry_at`` in the same write. False, changing nothing, when that
+        invocation no longer holds the lease.
         """
         ...
 
@@ -439,22 +567,71 @@ class Store(Protocol):
         execution, changes: otherwise CallbackClosedError and nothing is
         written (a condition on both, so a completion racing a timeout or
         another completion loses cleanly). Persists ``change(operation, now)``
-        (operation, events, timers) atomically, and bumps ``wake_seq`` in the
-        same write when the operation's status changed, so a running
-        invocation reloads instead of suspending.
+        (operation, events, timers) atomically, and when the operation's
+        status changed also bumps ``wake_seq`` (a running invocation reloads
+        instead of suspending) and sets the reinvoke timer due ``now``.
         """
         ...
 
     def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:
-        """Apply a due timer; True when the execution should be invoked."""
+        """Apply a due timer; True when the execution should be invoked.
+
+        A delivery timer (``is_delivery_timer``) changes nothing and stays
+        due. Any other timer is cleared; when it changes an operation, the
+        change, a wake_seq bump and the reinvoke timer due ``now`` are
+        written together.
+        """
         ...
 
-    def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
-        """Timers due at ``now``, earliest first."""
+    def claim_function_call(
+        self,
+        execution_id: str,
+        operation_id: str,
+        now: datetime.datetime,
+        deadline: datetime.datetime,
+    ) -> bool:
+        """Claim the call of a chained invoke's target that is not durable.
+
+        True, once per recorded START, when the operation's ``invoke:<op>``
+        timer was set and the execution RUNNING: the timer is replaced by
+        ``invoke-call:<op>`` due at ``deadline``, which fails the invoke if no
+        outcome has come by then. False, changing nothing, otherwise: the
+        function is called at most once per recorded start.
+        """
         ...
 
-    def next_timer_due(self) -> datetime.datetime | None:
-        """When the earliest timer is due, if any."""
+    def due_timers(
+        self,
+        now: datetime.datetime,
+        limit: int,
+        function_names: Collection[str] | None = None,
+    ) -> Sequence[DueTimer]:
+        """Timers due at ``now``, earliest first; with ``function_names``, only
+        those of executions of these functions."""
+        ...
+
+    def next_timer_due(
+        self, function_names: Collection[str] | None = None
+    ) -> datetime.datetime | None:
+        """When the earliest timer (of these functions' executions) is due, if any."""
+        ...
+
+    def list_executions(
+        self,
+        *,
+        function_name: str | None = None,
+        status: ExecutionStatus | None = None,
+        started_after: datetime.datetime | None = None,
+        started_before: datetime.datetime | None = None,
+        page_token: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> ExecutionPage:
+        """Executions matching every filter given, oldest start first, a page at a time.
+
+        ``started_after`` and ``started_before`` are exclusive. ValidationError
+        for a ``limit`` outside 1 to ``MAX_PAGE_SIZE`` or a ``page_token`` this
+        store did not issue.
+        """
         ...
 
     def get_operations(self, execution_id: str) -> list[Operation]:

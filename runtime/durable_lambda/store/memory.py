@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 import heapq
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from durable_lambda.exceptions import ValidationError
@@ -25,6 +25,7 @@ from durable_lambda.lambda_service import ErrorObject, Operation, epoch_millis
 from durable_lambda.lambda_service import from_epoch_millis as _from_millis
 from durable_lambda.store.contract import (
     CALLBACK_NOT_FOUND,
+    DEFAULT_PAGE_SIZE,
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
     CallbackChange,
@@ -32,20 +33,29 @@ from durable_lambda.store.contract import (
     CheckpointBatch,
     DueTimer,
     ExecutionNotFoundError,
+    ExecutionPage,
     ExecutionRecord,
     ExecutionStatus,
     InvocationOutcome,
     Lease,
+    LeaseHolder,
     LeaseLostError,
     NewExecution,
     Suspended,
+    check_page_size,
     child_completion,
     ending_events,
     exit_error,
+    function_call_timer,
+    is_delivery_timer,
+    page_position,
     parent_ended_error,
     parent_not_running_error,
+    redelivery_due,
+    start_target_timer,
     terminated_event,
     timed_out_error,
+    token_after,
     waiting_callback,
 )
 from durable_lambda.transitions import (
@@ -72,9 +82,7 @@ class _Execution:
     record: ExecutionRecord
     epoch: int = 0
     wake_seq: int = 0
-    lease_owner: str | None = None
-    lease_started: datetime.datetime | None = None
-    lease_until_ms: int = 0
+    lease: LeaseHolder | None = None
     operations: dict[str, Operation] = dataclasses.field(default_factory=dict)
     events: list[Event] = dataclasses.field(default_factory=list)
     children: list[str] = dataclasses.field(default_factory=list)
@@ -82,6 +90,12 @@ class _Execution:
     @property
     def running(self) -> bool:
         return self.record.status is ExecutionStatus.RUNNING
+
+    def seen(self) -> ExecutionRecord:
+        """The record as a reader sees it, with the lease."""
+        if self.lease is None:
+            return self.record
+        return dataclasses.replace(self.record, lease=self.lease)
 
 
 class _Undo:
@@ -113,6 +127,8 @@ class MemoryStore:
         self._by_name: dict[tuple[str, str], str] = {}
         self._timers: dict[TimerId, int] = {}
         """Every timer's due time, epoch milliseconds."""
+        self._timer_keys: dict[str, set[str]] = {}
+        """The keys of each execution's timers."""
         self._due_order: list[tuple[int, TimerId]] = []
         """A heap of (due, timer); entries whose timer changed since are skipped."""
         self._callbacks: dict[str, tuple[str, str]] = {}
@@ -132,7 +148,8 @@ class MemoryStore:
         with self._lock:
             existing = self._by_name.get((new.function_name, new.execution_name))
             if existing is not None:
-                return self._executions[existing].record, False
+                self._clear_start_target_timer(_Undo(), new)
+                return self._executions[existing].seen(), False
             if new.parent_execution_id is not None:
                 self._require_running_parent(new.parent_execution_id)
             record = ExecutionRecord(
@@ -149,6 +166,8 @@ class MemoryStore:
             execution = _Execution(record)
             details: dict[str, Any] = {"Input": payload(new.input_payload)}
             undo = _Undo()
+            self._set_timer(undo, new.execution_id, REINVOKE_TIMER, now)
+            self._clear_start_target_timer(undo, new)
             if new.timeout_seconds is not None:
                 details["ExecutionTimeout"] = new.timeout_seconds
                 due = now + datetime.timedelta(seconds=new.timeout_seconds)
@@ -160,6 +179,12 @@ class MemoryStore:
                 self._executions[new.parent_execution_id].children.append(new.execution_id)
         return record, True
 
+    def _clear_start_target_timer(self, undo: _Undo, new: NewExecution) -> None:
+        """A child exists: its parent's invoke no longer waits for the target to start."""
+        if new.parent_execution_id is not None and new.parent_operation_id is not None:
+            key = start_target_timer(new.parent_operation_id)
+            self._clear_timer(undo, new.parent_execution_id, key)
+
     def _require_running_parent(self, parent_execution_id: str) -> None:
         parent = self._executions.get(parent_execution_id)
         if parent is None or not parent.running:
@@ -168,7 +193,45 @@ class MemoryStore:
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self._lock:
-            return self._execution(execution_id).record
+            return self._execution(execution_id).seen()
+
+    def list_executions(
+        self,
+        *,
+        function_name: str | None = None,
+        status: ExecutionStatus | None = None,
+        started_after: datetime.datetime | None = None,
+        started_before: datetime.datetime | None = None,
+        page_token: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> ExecutionPage:
+        check_page_size(limit)
+        after = page_position(page_token)
+        after_ms = epoch_millis(started_after) if started_after is not None else None
+        before_ms = epoch_millis(started_before) if started_before is not None else None
+        with self._lock:
+            found = [
+                execution.seen()
+                for execution in self._executions.values()
+                if (function_name is None or execution.record.function_name == function_name)
+                and (status is None or execution.record.status is status)
+            ]
+        matching = sorted(
+            (
+                ((epoch_millis(record.start_timestamp), record.execution_id), record)
+                for record in found
+            ),
+            key=lambda pair: pair[0],
+        )
+        page = [
+            record
+            for position, record in matching
+            if (after is None or position > after)
+            and (after_ms is None or position[0] > after_ms)
+            and (before_ms is None or position[0] < before_ms)
+        ][: limit + 1]
+        more = len(page) > limit
+        return ExecutionPage(page[:limit], token_after(page[limit - 1]) if more else None)
 
     def _execution(self, execution_id: str) -> _Execution:
         execution = self._executions.get(execution_id)
@@ -185,23 +248,27 @@ class MemoryStore:
         invocation_id: str,
         now: datetime.datetime,
         lease_until: datetime.datetime,
+        holder: str | None = None,
     ) -> Lease | None:
+        now = _stored_time(now)
         with self._lock:
             execution = self._execution(execution_id)
             if not execution.running:
                 return None
-            owner = execution.lease_owner
-            if owner is not None:
-                if owner != invocation_id and execution.lease_until_ms > epoch_millis(now):
+            held = execution.lease
+            if held is not None:
+                if held.invocation_id != invocation_id and held.until > now:
+                    # Its holder sees what woke the execution, or its lease expires.
+                    self._set_timer(_Undo(), execution_id, REINVOKE_TIMER, held.until)
                     return None
-                started = execution.lease_started or now
+                owner = held.invocation_id
                 execution.events.append(
-                    invocation_completed(started, now, owner, exit_error(owner))
+                    invocation_completed(held.started, now, owner, exit_error(owner))
                 )
             execution.epoch += 1
-            execution.lease_owner = invocation_id
-            execution.lease_started = _stored_time(now)
-            execution.lease_until_ms = epoch_millis(lease_until)
+            until = _stored_time(lease_until)
+            execution.lease = LeaseHolder(invocation_id, holder, now, until)
+            self._set_timer(_Undo(), execution_id, REINVOKE_TIMER, until)
             return self._lease(execution, invocation_id, now)
 
     def reload(self, lease: Lease) -> Lease:
@@ -215,7 +282,7 @@ class MemoryStore:
     def _lease(execution: _Execution, invocation_id: str, started: datetime.datetime) -> Lease:
         operations = tuple(execution.operations.values())
         epoch, wake_seq = execution.epoch, execution.wake_seq
-        return Lease(execution.record, invocation_id, epoch, wake_seq, started, operations)
+        return Lease(execution.seen(), invocation_id, epoch, wake_seq, started, operations)
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
@@ -261,34 +328,32 @@ class MemoryStore:
         invocation_id: str,
         now: datetime.datetime,
         error: ErrorObject,
+        retry_at: datetime.datetime,
     ) -> bool:
         with self._lock, _Undo() as undo:
             execution = self._execution(execution_id)
-            started = execution.lease_started
-            if execution.lease_owner != invocation_id or started is None:
+            held = execution.lease
+            if held is None or held.invocation_id != invocation_id:
                 return False
             self._release_lease(undo, execution, fence=True)
             self._append_events(
-                undo, execution, [invocation_completed(started, now, invocation_id, error)]
+                undo, execution, [invocation_completed(held.started, now, invocation_id, error)]
             )
+            self._set_timer(undo, execution_id, REINVOKE_TIMER, retry_at)
         return True
 
     @staticmethod
     def _release_lease(undo: _Undo, execution: _Execution, *, fence: bool = False) -> None:
         """Clear the lease; with ``fence``, also bump the epoch (its holder is cut off)."""
-        before = (execution.epoch, execution.lease_owner, execution.lease_started)
-        before_until = execution.lease_until_ms
+        before = (execution.epoch, execution.lease)
 
         def restore() -> None:
-            execution.epoch, execution.lease_owner, execution.lease_started = before
-            execution.lease_until_ms = before_until
+            execution.epoch, execution.lease = before
 
         undo.add(restore)
         if fence:
             execution.epoch += 1
-        execution.lease_owner = None
-        execution.lease_started = None
-        execution.lease_until_ms = 0
+        execution.lease = None
 
     # endregion
     # region timers
@@ -300,13 +365,18 @@ class MemoryStore:
     def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:
         now = _stored_time(now)
         with self._lock, _Undo() as undo:
-            if not self._clear_timer(undo, execution_id, key):
-                return False
             execution = self._executions.get(execution_id)
-            if execution is None or not execution.running:
+            if (execution_id, key) not in self._timers:
                 return False
-            if key == REINVOKE_TIMER:
+            if execution is None or not execution.running:
+                self._clear_timer(undo, execution_id, key)
+                return False
+            if is_delivery_timer(key):
+                redelivery = redelivery_due(key, now)
+                if redelivery is not None:
+                    self._set_timer(undo, execution_id, key, redelivery)
                 return True
+            self._clear_timer(undo, execution_id, key)
             if key == EXECUTION_TIMEOUT_TIMER:
                 error = timed_out_error(execution.record.timeout_seconds)
                 self._terminate(undo, execution, ExecutionStatus.TIMED_OUT, now, error)
@@ -316,39 +386,73 @@ class MemoryStore:
                 return False
             kind, operation_id = operation_timer
             return self._transition_operation(
-                undo, execution, operation_id, lambda operation: on_timer(operation, kind, now)
+                undo, execution, operation_id, now, lambda operation: on_timer(operation, kind, now)
             )
 
-    def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
+    def claim_function_call(
+        self,
+        execution_id: str,
+        operation_id: str,
+        now: datetime.datetime,
+        deadline: datetime.datetime,
+    ) -> bool:
+        with self._lock, _Undo() as undo:
+            execution = self._executions.get(execution_id)
+            if execution is None or not execution.running:
+                return False
+            if not self._clear_timer(undo, execution_id, start_target_timer(operation_id)):
+                return False
+            self._set_timer(undo, execution_id, function_call_timer(operation_id), deadline)
+        return True
+
+    def due_timers(
+        self,
+        now: datetime.datetime,
+        limit: int,
+        function_names: Collection[str] | None = None,
+    ) -> Sequence[DueTimer]:
         now_ms = epoch_millis(now)
+        due: list[DueTimer] = []
         with self._lock:
-            due: list[tuple[int, TimerId]] = []
-            seen: set[TimerId] = set()
-            while self._due_order and len(due) < limit:
+            for due_ms, (execution_id, key) in self._live_timers(function_names):
+                if due_ms > now_ms or len(due) == limit:
+                    break
+                due.append(DueTimer(execution_id, key, _from_millis(due_ms)))
+        return due
+
+    def next_timer_due(
+        self, function_names: Collection[str] | None = None
+    ) -> datetime.datetime | None:
+        with self._lock:
+            for due_ms, _ in self._live_timers(function_names):
+                return _from_millis(due_ms)
+        return None
+
+    def _live_timers(self, function_names: Collection[str] | None) -> Iterator[tuple[int, TimerId]]:
+        """Timers in due order (of these functions' executions), under the lock.
+
+        Walks the heap without disturbing it: entries whose timer changed since
+        are dropped on the way, the others put back when the walk ends.
+        """
+        taken: list[tuple[int, TimerId]] = []
+        seen: set[TimerId] = set()
+        try:
+            while self._due_order:
                 entry = heapq.heappop(self._due_order)
                 due_ms, timer = entry
                 if self._timers.get(timer) != due_ms or timer in seen:
                     continue  # changed or cleared since, or set again to the same time
                 seen.add(timer)
-                due.append(entry)
-                if due_ms > now_ms:
-                    break
-            for entry in due:
+                taken.append(entry)
+                if function_names is None or self._function_of(timer[0]) in function_names:
+                    yield entry
+        finally:
+            for entry in taken:
                 heapq.heappush(self._due_order, entry)
-        return [
-            DueTimer(execution_id, key, _from_millis(due_ms))
-            for due_ms, (execution_id, key) in due
-            if due_ms <= now_ms
-        ]
 
-    def next_timer_due(self) -> datetime.datetime | None:
-        with self._lock:
-            while self._due_order:
-                due_ms, timer = self._due_order[0]
-                if self._timers.get(timer) == due_ms:
-                    return _from_millis(due_ms)
-                heapq.heappop(self._due_order)
-        return None
+    def _function_of(self, execution_id: str) -> str | None:
+        execution = self._executions.get(execution_id)
+        return execution.record.function_name if execution is not None else None
 
     # endregion
     # region callbacks
@@ -368,7 +472,7 @@ class MemoryStore:
             )
             transition = change(operation, now)
             woke = transition.operation.status is not operation.status
-            self._apply_transition(undo, execution, transition, wake=woke)
+            self._apply_transition(undo, execution, transition, now, wake=woke)
         return execution_id
 
     # endregion
@@ -396,15 +500,13 @@ class MemoryStore:
         execution = self._executions.get(execution_id)
         if execution is None or not execution.running:
             return False
-        completed = self._transition_operation(
+        return self._transition_operation(
             undo,
             execution,
             operation_id,
+            now,
             lambda operation: on_completion(operation, completion, now),
         )
-        if completed:
-            self._set_timer(undo, execution_id, REINVOKE_TIMER, now)
-        return completed
 
     def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
         now = _stored_time(now)
@@ -451,6 +553,7 @@ class MemoryStore:
         undo: _Undo,
         execution: _Execution,
         operation_id: str,
+        now: datetime.datetime,
         transition_of: Callable[[Operation], Transition | None],
     ) -> bool:
         """Apply a waker's transition of a recorded operation; False when there is none."""
@@ -458,13 +561,20 @@ class MemoryStore:
         transition = transition_of(operation) if operation is not None else None
         if transition is None:
             return False
-        self._apply_transition(undo, execution, transition, wake=True)
+        self._apply_transition(undo, execution, transition, now, wake=True)
         return True
 
     def _apply_transition(
-        self, undo: _Undo, execution: _Execution, transition: Transition, *, wake: bool
+        self,
+        undo: _Undo,
+        execution: _Execution,
+        transition: Transition,
+        now: datetime.datetime,
+        *,
+        wake: bool,
     ) -> None:
-        """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
+        """Persist a waker's transition of an existing operation; ``wake`` bumps
+        wake_seq and makes the execution due ``now``."""
         operation = transition.operation
         operations = execution.operations
         before = operations[operation.operation_id]
@@ -476,6 +586,7 @@ class MemoryStore:
         if wake:
             undo.add(lambda: setattr(execution, "wake_seq", execution.wake_seq - 1))
             execution.wake_seq += 1
+            self._set_timer(undo, execution_id, REINVOKE_TIMER, now)
 
     def _apply_timers(
         self, undo: _Undo, execution_id: str, timers: Mapping[str, datetime.datetime | None]
@@ -491,6 +602,7 @@ class MemoryStore:
         self._restore_timer_on_undo(undo, timer)
         due_ms = epoch_millis(due)
         self._timers[timer] = due_ms
+        self._timer_keys.setdefault(execution_id, set()).add(key)
         heapq.heappush(self._due_order, (due_ms, timer))
 
     def _clear_timer(self, undo: _Undo, execution_id: str, key: str) -> bool:
@@ -500,16 +612,20 @@ class MemoryStore:
             return False
         self._restore_timer_on_undo(undo, timer)
         del self._timers[timer]
+        self._timer_keys[execution_id].discard(key)
         return True
 
     def _restore_timer_on_undo(self, undo: _Undo, timer: TimerId) -> None:
         before = self._timers.get(timer)
 
         def restore() -> None:
+            execution_id, key = timer
             if before is None:
                 self._timers.pop(timer, None)
+                self._timer_keys.get(execution_id, set()).discard(key)
             else:
                 self._timers[timer] = before
+                self._timer_keys.setdefault(execution_id, set()).add(key)
                 heapq.heappush(self._due_order, (before, timer))
 
         undo.add(restore)
@@ -544,8 +660,8 @@ class MemoryStore:
             before, status=status, result=result, error=error, end_timestamp=now
         )
         execution_id = record.execution_id
-        for timer in [timer for timer in self._timers if timer[0] == execution_id]:
-            self._clear_timer(undo, *timer)
+        for key in list(self._timer_keys.get(execution_id, ())):
+            self._clear_timer(undo, execution_id, key)
         if record.parent_execution_id is not None and record.parent_operation_id is not None:
             self._complete_operation(
                 undo,

@@ -16,7 +16,7 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
 from durable_lambda.exceptions import ValidationError
@@ -32,6 +32,7 @@ from durable_lambda.lambda_service import (
 from durable_lambda.serdes import compact_json
 from durable_lambda.store.contract import (
     CALLBACK_NOT_FOUND,
+    DEFAULT_PAGE_SIZE,
     EXECUTION_TIMEOUT_TIMER,
     REINVOKE_TIMER,
     CallbackChange,
@@ -39,20 +40,29 @@ from durable_lambda.store.contract import (
     CheckpointBatch,
     DueTimer,
     ExecutionNotFoundError,
+    ExecutionPage,
     ExecutionRecord,
     ExecutionStatus,
     InvocationOutcome,
     Lease,
+    LeaseHolder,
     LeaseLostError,
     NewExecution,
     Suspended,
+    check_page_size,
     child_completion,
     ending_events,
     exit_error,
+    function_call_timer,
+    is_delivery_timer,
+    page_position,
     parent_ended_error,
     parent_not_running_error,
+    redelivery_due,
+    start_target_timer,
     terminated_event,
     timed_out_error,
+    token_after,
     waiting_callback,
 )
 from durable_lambda.transitions import (
@@ -68,7 +78,7 @@ MEMORY = ":memory:"
 Durability = Literal["process", "power"]
 _SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The table layout this module reads and writes (SQLite ``user_version``)."""
 
 _SCHEMA = """
@@ -88,6 +98,7 @@ CREATE TABLE IF NOT EXISTS executions (
     parent_operation_id TEXT,
     epoch INTEGER NOT NULL DEFAULT 0,
     lease_owner TEXT,
+    lease_holder TEXT,
     lease_started_ms INTEGER,
     lease_until_ms INTEGER,
     wake_seq INTEGER NOT NULL DEFAULT 0,
@@ -127,11 +138,15 @@ CREATE TABLE IF NOT EXISTS callbacks (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS executions_by_parent ON executions (parent_execution_id)
     WHERE parent_execution_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_by_function
+    ON executions (function_name, status, start_ms, execution_id);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, start_ms, execution_id);
 """
 
 _EXECUTION_COLUMNS = (
     "execution_id, function_name, execution_name, status, input_payload, result, "
-    "error, start_ms, end_ms, timeout_seconds, parent_execution_id, parent_operation_id"
+    "error, start_ms, end_ms, timeout_seconds, parent_execution_id, parent_operation_id, "
+    "lease_owner, lease_holder, lease_started_ms, lease_until_ms"
 )
 
 
@@ -191,6 +206,7 @@ class SqliteStore:
                 (new.function_name, new.execution_name),
             ).fetchone()
             if existing is not None:
+                self._clear_start_target_timer(db, new)
                 return _record(existing), False
             if new.parent_execution_id is not None:
                 self._require_running_parent(db, new.parent_execution_id)
@@ -211,6 +227,8 @@ class SqliteStore:
                 ),
             )
             details: dict[str, Any] = {"Input": payload(new.input_payload)}
+            self._set_timer(db, new.execution_id, REINVOKE_TIMER, now)
+            self._clear_start_target_timer(db, new)
             if new.timeout_seconds is not None:
                 details["ExecutionTimeout"] = new.timeout_seconds
                 due = now + datetime.timedelta(seconds=new.timeout_seconds)
@@ -219,6 +237,12 @@ class SqliteStore:
                 db, new.execution_id, [execution_event("ExecutionStarted", now, details)]
             )
         return self.get_execution(new.execution_id), True
+
+    def _clear_start_target_timer(self, db: sqlite3.Connection, new: NewExecution) -> None:
+        """A child exists: its parent's invoke no longer waits for the target to start."""
+        if new.parent_execution_id is not None and new.parent_operation_id is not None:
+            key = start_target_timer(new.parent_operation_id)
+            self._clear_timer(db, new.parent_execution_id, key)
 
     @staticmethod
     def _require_running_parent(db: sqlite3.Connection, parent_execution_id: str) -> None:
@@ -238,6 +262,45 @@ class SqliteStore:
             raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
         return _record(row)
 
+    def list_executions(
+        self,
+        *,
+        function_name: str | None = None,
+        status: ExecutionStatus | None = None,
+        started_after: datetime.datetime | None = None,
+        started_before: datetime.datetime | None = None,
+        page_token: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> ExecutionPage:
+        check_page_size(limit)
+        conditions: list[str] = []
+        values: list[Any] = []
+        if function_name is not None:
+            conditions.append("function_name = ?")
+            values.append(function_name)
+        if status is not None:
+            conditions.append("status = ?")
+            values.append(ExecutionStatus(status).value)
+        if started_after is not None:
+            conditions.append("start_ms > ?")
+            values.append(epoch_millis(started_after))
+        if started_before is not None:
+            conditions.append("start_ms < ?")
+            values.append(epoch_millis(started_before))
+        after = page_position(page_token)
+        if after is not None:
+            conditions.append("(start_ms, execution_id) > (?, ?)")
+            values.extend(after)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions {where} "  # noqa: S608 - fixed fragments
+                "ORDER BY start_ms, execution_id LIMIT ?",
+                [*values, limit + 1],
+            ).fetchall()
+        records = [_record(row) for row in rows[:limit]]
+        return ExecutionPage(records, token_after(records[-1]) if len(rows) > limit else None)
+
     # endregion
     # region invocations
 
@@ -247,6 +310,7 @@ class SqliteStore:
         invocation_id: str,
         now: datetime.datetime,
         lease_until: datetime.datetime,
+        holder: str | None = None,
     ) -> Lease | None:
         with self._transaction() as db:
             row = db.execute(
@@ -261,6 +325,10 @@ class SqliteStore:
                 return None
             if owner is not None:
                 if owner != invocation_id and owner_until > epoch_millis(now):
+                    # Its holder sees what woke the execution, or its lease expires.
+                    self._set_timer(
+                        db, execution_id, REINVOKE_TIMER, from_epoch_millis(owner_until)
+                    )
                     return None
                 self._append_events(
                     db,
@@ -272,10 +340,11 @@ class SqliteStore:
                     ],
                 )
             db.execute(
-                "UPDATE executions SET epoch = epoch + 1, lease_owner = ?, "
+                "UPDATE executions SET epoch = epoch + 1, lease_owner = ?, lease_holder = ?, "
                 "lease_started_ms = ?, lease_until_ms = ? WHERE execution_id = ?",
-                (invocation_id, epoch_millis(now), epoch_millis(lease_until), execution_id),
+                (invocation_id, holder, epoch_millis(now), epoch_millis(lease_until), execution_id),
             )
+            self._set_timer(db, execution_id, REINVOKE_TIMER, lease_until)
             return self._load_lease(db, execution_id, invocation_id, now)
 
     def reload(self, lease: Lease) -> Lease:
@@ -342,11 +411,7 @@ class SqliteStore:
                 return False
             if isinstance(outcome, Suspended):
                 self._clear_timer(db, execution_id, REINVOKE_TIMER)
-            db.execute(
-                "UPDATE executions SET lease_owner = NULL, lease_started_ms = NULL, "
-                "lease_until_ms = NULL WHERE execution_id = ?",
-                (execution_id,),
-            )
+            db.execute(_RELEASE_LEASE, (execution_id,))
             events, ended = ending_events(lease, now, outcome)
             if ended is not None:
                 status, result, error = ended
@@ -360,6 +425,7 @@ class SqliteStore:
         invocation_id: str,
         now: datetime.datetime,
         error: ErrorObject,
+        retry_at: datetime.datetime,
     ) -> bool:
         with self._transaction() as db:
             row = db.execute(
@@ -369,11 +435,8 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 return False
-            db.execute(
-                "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
-                "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
-                (execution_id,),
-            )
+            db.execute(_FENCE_AND_RELEASE_LEASE, (execution_id,))
+            self._set_timer(db, execution_id, REINVOKE_TIMER, retry_at)
             self._append_events(
                 db,
                 execution_id,
@@ -390,15 +453,22 @@ class SqliteStore:
 
     def fire_timer(self, execution_id: str, key: str, now: datetime.datetime) -> bool:
         with self._transaction() as db:
-            if self._clear_timer(db, execution_id, key) == 0:
-                return False
-            (status,) = db.execute(
-                "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+            found = db.execute(
+                "SELECT status FROM timers JOIN executions USING (execution_id) "
+                "WHERE execution_id = ? AND timer_key = ?",
+                (execution_id, key),
             ).fetchone()
-            if status != ExecutionStatus.RUNNING.value:
+            if found is None:
                 return False
-            if key == REINVOKE_TIMER:
+            if found[0] != ExecutionStatus.RUNNING.value:
+                self._clear_timer(db, execution_id, key)
+                return False
+            if is_delivery_timer(key):
+                redelivery = redelivery_due(key, now)
+                if redelivery is not None:
+                    self._set_timer(db, execution_id, key, redelivery)
                 return True
+            self._clear_timer(db, execution_id, key)
             if key == EXECUTION_TIMEOUT_TIMER:
                 self._time_out(db, execution_id, now)
                 return False
@@ -407,8 +477,31 @@ class SqliteStore:
                 return False
             kind, operation_id = operation_timer
             return self._transition_operation(
-                db, execution_id, operation_id, lambda operation: on_timer(operation, kind, now)
+                db,
+                execution_id,
+                operation_id,
+                now,
+                lambda operation: on_timer(operation, kind, now),
             )
+
+    def claim_function_call(
+        self,
+        execution_id: str,
+        operation_id: str,
+        now: datetime.datetime,
+        deadline: datetime.datetime,
+    ) -> bool:
+        with self._transaction() as db:
+            found = db.execute(
+                "SELECT 1 FROM executions WHERE execution_id = ? AND status = ?",
+                (execution_id, ExecutionStatus.RUNNING.value),
+            ).fetchone()
+            if found is None:
+                return False
+            if not self._clear_timer(db, execution_id, start_target_timer(operation_id)):
+                return False
+            self._set_timer(db, execution_id, function_call_timer(operation_id), deadline)
+        return True
 
     def _time_out(self, db: sqlite3.Connection, execution_id: str, now: datetime.datetime) -> None:
         (timeout_seconds,) = db.execute(
@@ -418,20 +511,32 @@ class SqliteStore:
         error = timed_out_error(timeout_seconds)
         self._terminate(db, execution_id, ExecutionStatus.TIMED_OUT, now, error)
 
-    def due_timers(self, now: datetime.datetime, limit: int) -> Sequence[DueTimer]:
+    def due_timers(
+        self,
+        now: datetime.datetime,
+        limit: int,
+        function_names: Collection[str] | None = None,
+    ) -> Sequence[DueTimer]:
+        of_functions, names = _of_functions(function_names)
         with self._lock:
             rows = self._db.execute(
-                "SELECT execution_id, timer_key, due_ms FROM timers WHERE due_ms <= ? "
-                "ORDER BY due_ms LIMIT ?",
-                (epoch_millis(now), limit),
+                "SELECT execution_id, timer_key, due_ms FROM timers "  # noqa: S608 - fixed fragments
+                f"WHERE due_ms <= ? {of_functions} ORDER BY due_ms LIMIT ?",
+                (epoch_millis(now), *names, limit),
             ).fetchall()
         return [
             DueTimer(execution_id, key, from_epoch_millis(due)) for execution_id, key, due in rows
         ]
 
-    def next_timer_due(self) -> datetime.datetime | None:
+    def next_timer_due(
+        self, function_names: Collection[str] | None = None
+    ) -> datetime.datetime | None:
+        of_functions, names = _of_functions(function_names)
         with self._lock:
-            (due,) = self._db.execute("SELECT MIN(due_ms) FROM timers").fetchone()
+            (due,) = self._db.execute(
+                f"SELECT MIN(due_ms) FROM timers WHERE TRUE {of_functions}",  # noqa: S608 - fixed fragments
+                names,
+            ).fetchone()
         return from_millis(due)
 
     # endregion
@@ -456,7 +561,7 @@ class SqliteStore:
             )
             transition = change(operation, now)
             woke = transition.operation.status is not operation.status
-            self._apply_transition(db, execution_id, transition, wake=woke)
+            self._apply_transition(db, execution_id, transition, now, wake=woke)
         return str(execution_id)
 
     # endregion
@@ -485,15 +590,13 @@ class SqliteStore:
         ).fetchone()
         if status is None or status[0] != ExecutionStatus.RUNNING.value:
             return False
-        completed = self._transition_operation(
+        return self._transition_operation(
             db,
             execution_id,
             operation_id,
+            now,
             lambda operation: on_completion(operation, completion, now),
         )
-        if completed:
-            self._set_timer(db, execution_id, REINVOKE_TIMER, now)
-        return completed
 
     def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
         with self._transaction() as db:
@@ -599,6 +702,7 @@ class SqliteStore:
         db: sqlite3.Connection,
         execution_id: str,
         operation_id: str,
+        now: datetime.datetime,
         transition_of: Callable[[Operation], Transition | None],
     ) -> bool:
         """Apply a waker's transition of a recorded operation; False when there is none."""
@@ -606,13 +710,20 @@ class SqliteStore:
         transition = transition_of(operation) if operation is not None else None
         if transition is None:
             return False
-        self._apply_transition(db, execution_id, transition, wake=True)
+        self._apply_transition(db, execution_id, transition, now, wake=True)
         return True
 
     def _apply_transition(
-        self, db: sqlite3.Connection, execution_id: str, transition: Transition, *, wake: bool
+        self,
+        db: sqlite3.Connection,
+        execution_id: str,
+        transition: Transition,
+        now: datetime.datetime,
+        *,
+        wake: bool,
     ) -> None:
-        """Persist a waker's transition of an existing operation; ``wake`` bumps wake_seq."""
+        """Persist a waker's transition of an existing operation; ``wake`` bumps
+        wake_seq and makes the execution due ``now``."""
         operation = transition.operation
         self._append_events(db, execution_id, transition.events)
         _upsert_operations(db, [_operation_row(self._run(db, execution_id), operation)])
@@ -622,6 +733,7 @@ class SqliteStore:
                 "UPDATE executions SET wake_seq = wake_seq + 1 WHERE execution_id = ?",
                 (execution_id,),
             )
+            self._set_timer(db, execution_id, REINVOKE_TIMER, now)
 
     def _apply_timers(
         self,
@@ -660,11 +772,7 @@ class SqliteStore:
         error: ErrorObject,
     ) -> None:
         """End a RUNNING execution from outside (timeout, stop), fencing off its invocation."""
-        db.execute(
-            "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, "
-            "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?",
-            (execution_id,),
-        )
+        db.execute(_FENCE_AND_RELEASE_LEASE, (execution_id,))
         self._end_execution(db, execution_id, status, now, error=error)
         self._append_events(db, execution_id, [terminated_event(status, now, error)])
 
@@ -717,6 +825,17 @@ class SqliteStore:
     # endregion
 
 
+_RELEASE_LEASE = (
+    "UPDATE executions SET lease_owner = NULL, lease_holder = NULL, lease_started_ms = NULL, "
+    "lease_until_ms = NULL WHERE execution_id = ?"
+)
+"""Release an execution's lease."""
+_FENCE_AND_RELEASE_LEASE = (
+    "UPDATE executions SET epoch = epoch + 1, lease_owner = NULL, lease_holder = NULL, "
+    "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?"
+)
+"""Release an execution's lease and cut its holder off: its next write finds another epoch."""
+
 _RUN_OF = "(SELECT run FROM executions WHERE execution_id = ?)"
 """The execution's row number: operations and events are keyed by it, not by the
 long execution id, so that their rows and index pages stay small."""
@@ -744,6 +863,19 @@ _SELECT_OPERATIONS = (
 )
 _UPSERT_ROWS_PER_STATEMENT = 90
 """Rows per upsert statement: 900 parameters, under SQLite's oldest limit of 999."""
+
+
+def _of_functions(function_names: Collection[str] | None) -> tuple[str, list[str]]:
+    """The condition on timers that keeps those of these functions' executions, and its values."""
+    if function_names is None:
+        return "", []
+    names = sorted(function_names)
+    marks = ", ".join("?" * len(names))
+    condition = (
+        "AND execution_id IN "  # noqa: S608 - placeholders only
+        f"(SELECT execution_id FROM executions WHERE function_name IN ({marks}))"
+    )
+    return condition, names
 
 
 def _upsert_operations(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -872,7 +1004,21 @@ def _record(row: Sequence[Any]) -> ExecutionRecord:
         timeout_seconds,
         parent_execution_id,
         parent_operation_id,
+        lease_owner,
+        lease_holder,
+        lease_started_ms,
+        lease_until_ms,
     ) = row
+    lease = (
+        LeaseHolder(
+            lease_owner,
+            lease_holder,
+            from_epoch_millis(lease_started_ms),
+            from_epoch_millis(lease_until_ms),
+        )
+        if lease_owner is not None
+        else None
+    )
     return ExecutionRecord(
         execution_id=execution_id,
         function_name=function_name,
@@ -886,4 +1032,5 @@ def _record(row: Sequence[Any]) -> ExecutionRecord:
         timeout_seconds=timeout_seconds,
         parent_execution_id=parent_execution_id,
         parent_operation_id=parent_operation_id,
+        lease=lease,
     )
