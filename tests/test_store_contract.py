@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -293,18 +295,74 @@ def test_file_durability_is_chosen_by_name(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_file_laid_out_by_another_schema_version_is_refused_untouched(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    legacy = sqlite3.connect(path)
-    legacy.execute("CREATE TABLE operations (execution_id TEXT, operation_id TEXT, body TEXT)")
-    legacy.execute("INSERT INTO operations VALUES ('e', '1', '{}')")
-    legacy.commit()
-    legacy.close()
-    with pytest.raises(ValidationError, match=r"schema version 0; this version reads schema"):
+def _file_of(tmp_path: Path, name: str, *statements: str) -> Path:
+    path = tmp_path / name
+    other = sqlite3.connect(path)
+    for statement in statements:
+        other.execute(statement)
+    other.commit()
+    other.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("statements", "refusal"),
+    [
+        (
+            [
+                "CREATE TABLE operations (execution_id TEXT, operation_id TEXT, body TEXT)",
+                "INSERT INTO operations VALUES ('e', '1', '{}')",
+            ],
+            r"is a SQLite database of something else: it holds tables but no durable-lambda",
+        ),
+        (
+            ["CREATE TABLE executions (run INTEGER)", "PRAGMA user_version=4"],
+            r"schema version 4; this version reads schema version 5. Use a new file",
+        ),
+    ],
+)
+def test_a_file_that_is_not_this_version_s_store_is_refused_byte_for_byte_untouched(
+    tmp_path: Path, statements: list[str], refusal: str
+) -> None:
+    path = _file_of(tmp_path, "other.db", *statements)
+    before = path.read_bytes()
+    with pytest.raises(ValidationError, match=refusal):
         SqliteStore(str(path))
-    kept = sqlite3.connect(path)
-    assert kept.execute("SELECT body FROM operations").fetchall() == [("{}",)]
-    kept.close()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_a_file_that_is_not_a_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, just some notes that are long enough to have a header")
+    with pytest.raises(ValidationError, match=r"notes.txt is not a SQLite database"):
+        SqliteStore(str(path))
+    assert path.read_text().startswith("not a database")
+
+
+def _open_and_start(path: str, number: int, start_at: float) -> str:
+    while time.time() < start_at:
+        pass  # every process opens the file at the same moment
+    store = SqliteStore(path)
+    try:
+        store.create_execution(NewExecution(f"exec-{number}", "f", f"run-{number}", None), T0)
+        return "opened"
+    finally:
+        store.close()
+
+
+def test_processes_opening_one_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    processes = 12
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        pool.map(time.sleep, [0.01] * processes)  # every worker is up before the first round
+        for round_ in range(3):
+            path = str(tmp_path / f"shared-{round_}.db")
+            start_at = time.time() + 0.3
+            opened = pool.starmap(_open_and_start, [(path, n, start_at) for n in range(processes)])
+            assert opened == ["opened"] * processes
+            store = SqliteStore(path)
+            assert len(store.list_executions().executions) == processes
+            store.close()
 
 
 def test_operations_kept_by_the_writing_store_equal_what_a_fresh_reader_decodes(

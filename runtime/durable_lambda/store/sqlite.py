@@ -165,26 +165,49 @@ class SqliteStore:
         self._db = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        if path != MEMORY:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
-        self._create_schema()
+        try:
+            self._lay_out()
+            if path != MEMORY:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
+        except BaseException:
+            self._db.close()
+            raise
 
-    def _create_schema(self) -> None:
-        """Create the tables in a new database; refuse one laid out by another version."""
-        with self._lock:
-            (version,) = self._db.execute("PRAGMA user_version").fetchone()
-            (tables,) = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            if tables and version != SCHEMA_VERSION:
-                msg = (
-                    f"{self.path} holds a durable-lambda store of schema version {version}; "
-                    f"this version reads schema version {SCHEMA_VERSION}. "
-                    "Use a new file for this version."
-                )
-                self._db.close()
-                raise ValidationError(msg)
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    def _lay_out(self) -> None:
+        """Create the tables in a new database, in one transaction; refuse any other.
+
+        Processes opening one new file at once take turns: the first lays it
+        out, the others find it laid out. A file that is not ours is refused
+        before anything is written to it (its journal mode included).
+        """
+        try:
+            with self._transaction() as db:
+                (version,) = db.execute("PRAGMA user_version").fetchone()
+                (tables,) = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                if tables and version != SCHEMA_VERSION:
+                    raise ValidationError(self._refusal(version))
+                if not tables:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as e:
+            if "not a database" not in str(e):
+                raise
+            msg = f"{self.path} is not a SQLite database ({e}); use a new file"
+            raise ValidationError(msg) from e
+
+    def _refusal(self, version: int) -> str:
+        if version == 0:
+            return (
+                f"{self.path} is a SQLite database of something else: it holds tables "
+                "but no durable-lambda store. Use a new file."
+            )
+        return (
+            f"{self.path} holds a durable-lambda store of schema version {version}; "
+            f"this version reads schema version {SCHEMA_VERSION}. Use a new file for this version."
+        )
 
     @property
     def volatile(self) -> bool:
