@@ -11,6 +11,18 @@ from stores import STORE_KINDS, open_store
 from durable_lambda.store import Store
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kills",
+        type=int,
+        default=6,
+        help="How many times the kill test SIGKILLs its engine (more to soak).",
+    )
+    parser.addoption(
+        "--kill-seed", default=None, help="The seed of the kill test's moments (random if unset)."
+    )
+
+
 @pytest.fixture
 def journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder where step bodies journal their runs, also in worker processes.
