@@ -33,6 +33,17 @@ def test_importing_the_runtime_loads_no_aws_sdk_and_no_sqlite() -> None:
     assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False"]
 
 
+def test_an_http_server_is_imported_only_when_an_engine_starts_one() -> None:
+    probe = (
+        "import sys, durable_lambda, durable_lambda.testing; "
+        "servers = lambda: [m in sys.modules for m in ('http.server', 'waitress')]; "
+        "print(*servers()); "
+        "durable_lambda.testing.DurableFunctionTestRunner(print).close(); "
+        "print(*servers())"
+    )
+    assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False", "True"]
+
+
 def test_the_cdk_app_synthesizes(tmp_path: Path) -> None:
     result = _run(
         sys.executable,

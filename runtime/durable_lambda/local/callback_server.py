@@ -1,216 +1,179 @@
-"""The local engine's callback HTTP API, served on 127.0.0.1.
+"""The local engine's callback server: the callback HTTP API on 127.0.0.1, served by waitress.
 
-    POST /callbacks/{callbackId}/succeed     body: the result (UTF-8 text, may be empty)
-    POST /callbacks/{callbackId}/fail        body: JSON {"ErrorType", "ErrorMessage",
-                                              "ErrorData", "StackTrace"}, each optional
-    POST /callbacks/{callbackId}/heartbeat   no body
-
-A success answers 200 ``{}``. Errors answer a JSON body ``{"Error": code,
-"Message": text}``: 400 ``InvalidRequest`` (malformed id or body), 404
-``CallbackNotFound`` (no callback has the id) or ``NotFound`` (no such
-route), 405 ``MethodNotAllowed``, 409 ``CallbackClosed`` (completed, timed
-out, or its execution ended), 411 ``LengthRequired`` (chunked bodies), 413
-``PayloadTooLarge`` (over 256 KiB). A refused request changes nothing.
+``durable_lambda.callback_http`` decides every answer; this module only
+carries requests to it and answers back. waitress reads each request on one
+event-loop thread and hands it to a small pool of worker threads only once
+it has arrived whole, so clients that are idle, slow or die mid-send hold no
+thread, and a body shorter than its Content-Length never reaches the API.
+Connections idle for ``idle_timeout`` seconds are closed. Importing this
+module imports waitress: the engine imports it when it starts its server.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any, cast
 
-from durable_lambda.callback_ids import MAX_CALLBACK_PAYLOAD_BYTES, PayloadTooLargeError
-from durable_lambda.exceptions import ValidationError
-from durable_lambda.lambda_service import ErrorObject
-from durable_lambda.store.contract import CallbackClosedError, CallbackNotFoundError
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
-logger = logging.getLogger(__name__)
+from durable_lambda.callback_http import (
+    MAX_BODY_BYTES,
+    CallbackReceiver,
+    CallbackResponse,
+    answer,
+    payload_too_large,
+    refused_request,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HOST = "127.0.0.1"
 """Where the server listens: loopback only."""
+IDLE_TIMEOUT_SECONDS = 10
+"""How long a connection may stay silent before the server closes it."""
+WORKER_THREADS = 4
+"""Threads that answer whole requests; connections themselves hold none."""
+MAX_CONNECTIONS = 1000
+"""Connections open at once; more wait in the listen backlog."""
+MAX_HEADER_BYTES = 64 * 1024
+"""Largest request line and headers the server reads."""
+_LISTEN_BACKLOG = 1024
+_LOOP_TICK_SECONDS = 1
+# Where waitress reports requests waiting for a worker: a burst of callbacks
+# queues them by design, so those warnings are not shown unless asked for.
+_QUEUE_LOGGER = logging.getLogger(f"{__name__}.queue")
+_QUEUE_LOGGER.setLevel(logging.ERROR)
 
 
-class CallbackReceiver(Protocol):
-    """What completes callbacks: the local engine."""
-
-    def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None: ...
-
-    def send_callback_failure(
-        self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
-    ) -> None: ...
-
-    def send_callback_heartbeat(self, callback_id: str) -> None: ...
+def _status_line(response: CallbackResponse) -> str:
+    return f"{response.status.value} {response.status.phrase}"
 
 
-class _HttpError(Exception):
-    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+def _headers(response: CallbackResponse) -> list[tuple[str, str]]:
+    return [*response.headers, ("Content-Length", str(len(response.body)))]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+def _application(receiver: CallbackReceiver) -> WSGIApplication:
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        response = answer(receiver, method, environ["REQUEST_URI"], body)
+        start_response(_status_line(response), _headers(response))
+        return [] if method == "HEAD" else [response.body]
 
-    def __init__(self, port: int, receiver: CallbackReceiver) -> None:
-        super().__init__((HOST, port), _Handler)
-        self.receiver = receiver
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "durable-lambda"
-
-    def do_POST(self) -> None:
-        try:
-            callback_id, action = self._route()
-            body = self._read_body()
-            self._dispatch(callback_id, action, body)
-        except _HttpError as e:
-            self._reply(e.status, {"Error": e.code, "Message": e.message})
-            return
-        self._reply(HTTPStatus.OK, {})
-
-    def do_GET(self) -> None:
-        self._method_not_allowed()
-
-    def do_PUT(self) -> None:
-        self._method_not_allowed()
-
-    def do_DELETE(self) -> None:
-        self._method_not_allowed()
-
-    def _method_not_allowed(self) -> None:
-        message = f"{self.command} is not supported: callbacks take POST"
-        self._reply(
-            HTTPStatus.METHOD_NOT_ALLOWED,
-            {"Error": "MethodNotAllowed", "Message": message},
-            allow="POST",
-        )
-
-    def _route(self) -> tuple[str, str]:
-        path = urlsplit(self.path).path
-        match path.split("/"):
-            case ["", "callbacks", callback_id, action] if action in _ACTIONS:
-                return unquote(callback_id), action
-        message = (
-            f"No route for POST {path}: use /callbacks/{{callbackId}}/succeed, /fail or /heartbeat"
-        )
-        raise _HttpError(HTTPStatus.NOT_FOUND, "NotFound", message)
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            raise _HttpError(
-                HTTPStatus.LENGTH_REQUIRED,
-                "LengthRequired",
-                "Send the body with a Content-Length header, not chunked",
-            )
-        raw_length = self.headers.get("Content-Length", "0")
-        try:
-            length = int(raw_length)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            message = f"Invalid Content-Length {raw_length!r}"
-            raise _HttpError(HTTPStatus.BAD_REQUEST, "InvalidRequest", message)
-        if length > MAX_CALLBACK_PAYLOAD_BYTES:
-            self.close_connection = True
-            message = (
-                f"The body is {length} bytes; the limit is {MAX_CALLBACK_PAYLOAD_BYTES} "
-                "bytes (256 KiB)"
-            )
-            raise _HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", message)
-        return self.rfile.read(length) if length else b""
-
-    def _dispatch(self, callback_id: str, action: str, body: bytes) -> None:
-        receiver = self.server.receiver
-        try:
-            if action == "succeed":
-                receiver.send_callback_success(callback_id, body or None)
-            elif action == "fail":
-                receiver.send_callback_failure(callback_id, _error_body(body))
-            else:
-                if body:
-                    msg = "A heartbeat takes no body"
-                    raise ValidationError(msg)
-                receiver.send_callback_heartbeat(callback_id)
-        except PayloadTooLargeError as e:
-            raise _HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", str(e)) from e
-        except ValidationError as e:
-            raise _HttpError(HTTPStatus.BAD_REQUEST, "InvalidRequest", str(e)) from e
-        except CallbackNotFoundError as e:
-            raise _HttpError(HTTPStatus.NOT_FOUND, "CallbackNotFound", str(e)) from e
-        except CallbackClosedError as e:
-            raise _HttpError(HTTPStatus.CONFLICT, "CallbackClosed", str(e)) from e
-        except Exception as e:
-            logger.exception("The callback server failed to %s a callback", action)
-            message = f"The engine failed to {action} the callback: {e}"
-            raise _HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalError", message) from e
-
-    def _reply(self, status: HTTPStatus, body: dict[str, Any], allow: str | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if allow is not None:
-            self.send_header("Allow", allow)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        logger.debug("callback server: " + format, *args)
+    return application
 
 
-def _error_body(body: bytes) -> Mapping[str, Any] | None:
-    if not body:
-        return None
-    try:
-        error = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        msg = f"The failure body must be a JSON object with ErrorType/ErrorMessage/ErrorData: {e}"
-        raise ValidationError(msg) from e
-    if not isinstance(error, dict):
-        msg = (
-            "The failure body must be a JSON object with ErrorType/ErrorMessage/ErrorData, "
-            f"got {type(error).__name__}"
-        )
-        raise ValidationError(msg)
-    return error
+class _JsonErrorTask(ErrorTask):
+    """waitress's own refusals (malformed HTTP, over a limit) in the API's JSON."""
+
+    def execute(self) -> None:
+        request = cast("HTTPRequestParser", self.request)
+        error = request.error
+        assert error is not None  # waitress runs this task only for a request in error
+        status = HTTPStatus(error.code)
+        if status is HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+            response = payload_too_large(request.content_length or None)
+        elif status is HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+            message = f"The request line and headers reach the limit of {MAX_HEADER_BYTES} bytes"
+            response = refused_request(status, message)
+        else:
+            response = refused_request(status, error.body)
+        self.status = _status_line(response)
+        self.response_headers = _headers(response)
+        self.set_close_on_finish()
+        self.content_length = len(response.body)
+        self.write(response.body)
 
 
-_ACTIONS = frozenset({"succeed", "fail", "heartbeat"})
+class _Channel(HTTPChannel):
+    error_task_class = _JsonErrorTask
+
+
+class _Server(TcpWSGIServer):
+    channel_class = _Channel
+
+
+def _connection_limit() -> int:
+    """MAX_CONNECTIONS, or half the files the process may open if that is fewer."""
+    if sys.platform == "win32":
+        return MAX_CONNECTIONS
+    import resource  # noqa: PLC0415 - not on Windows
+
+    files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if files == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return min(MAX_CONNECTIONS, files // 2)
 
 
 class CallbackServer:
     """Serves the callback routes for ``receiver`` until closed.
 
     ``port`` 0 lets the operating system choose a free port; ``endpoint``
-    tells which.
+    tells which. A connection silent for ``idle_timeout`` seconds is closed
+    (checked every second).
     """
 
-    def __init__(self, receiver: CallbackReceiver, port: int = 0) -> None:
-        self._server = _Server(port, receiver)
+    def __init__(
+        self,
+        receiver: CallbackReceiver,
+        port: int = 0,
+        *,
+        idle_timeout: int = IDLE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._sockets: dict[int, Any] = {}  # waitress's map: file number -> dispatcher
+        self._closing = threading.Event()
+        self._workers = ThreadedTaskDispatcher()
+        self._workers.queue_logger = _QUEUE_LOGGER
+        try:
+            self._server = self._listen(receiver, port, idle_timeout)
+        except BaseException:
+            wasyncore.close_all(self._sockets)
+            raise
+        self._workers.set_thread_count(WORKER_THREADS)
         self._thread = threading.Thread(target=self._serve, name="callback-server", daemon=True)
         self._thread.start()
 
+    def _listen(self, receiver: CallbackReceiver, port: int, idle_timeout: int) -> _Server:
+        return _Server(
+            _application(receiver),
+            map=self._sockets,
+            dispatcher=self._workers,
+            host=HOST,
+            port=port,
+            backlog=_LISTEN_BACKLOG,
+            connection_limit=_connection_limit(),
+            channel_timeout=idle_timeout,
+            cleanup_interval=_LOOP_TICK_SECONDS,
+            asyncore_use_poll=True,
+            max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=MAX_BODY_BYTES + 1,
+            ident="durable-lambda",
+            log_socket_errors=False,
+        )
+
     def _serve(self) -> None:
-        self._server.serve_forever(poll_interval=0.05)
+        while not self._closing.is_set():
+            wasyncore.loop(_LOOP_TICK_SECONDS, use_poll=True, map=self._sockets, count=1)
+        wasyncore.close_all(self._sockets)
 
     @property
     def endpoint(self) -> str:
         """``http://127.0.0.1:<port>``; callback URLs are under it."""
-        return f"http://{HOST}:{self._server.server_address[1]}"
+        return f"http://{HOST}:{self._server.getsockname()[1]}"
 
     def close(self) -> None:
-        """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving, close every connection and release the port."""
+        self._closing.set()
+        self._server.pull_trigger()
         self._thread.join()
+        self._workers.shutdown()

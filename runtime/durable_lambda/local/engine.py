@@ -34,7 +34,6 @@ from durable_lambda.history import Event, present
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
 from durable_lambda.local import process_identity
 from durable_lambda.local.callback_key import callback_key_for
-from durable_lambda.local.callback_server import CallbackServer
 from durable_lambda.local.clock import SkippingClock
 from durable_lambda.local.invoker import (
     Crashed,
@@ -166,6 +165,8 @@ class LocalEngine:
         self._skip_holds = 0
         self._firing = False
         self._closed = False
+        from durable_lambda.local.callback_server import CallbackServer  # noqa: PLC0415 - imports waitress
+
         self._callback_server = CallbackServer(self, callback_port)
         try:
             self.backend = Backend(
