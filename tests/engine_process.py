@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from durable_lambda import DurableContext, durable_execution
-from durable_lambda.config import Duration
+from durable_lambda.config import CompletionConfig, Duration, ParallelConfig
 from durable_lambda.local import LocalEngine
 from durable_lambda.store import Lease, NewExecution, SqliteStore
 from durable_lambda.store.contract import ExecutionRecord
@@ -81,6 +81,7 @@ def calling_a_function(event: Any, context: DurableContext) -> dict[str, Any]:
             lambda branch: branch.wait(Duration.from_seconds(2), name="meanwhile"),
         ],
         name="both",
+        config=ParallelConfig(completion_config=CompletionConfig(tolerated_failure_count=1)),
     )
     return {"statuses": [item.status.value for item in batch.all]}
 
