@@ -102,7 +102,7 @@ def _replay(
         logger.exception("Execution failed without retry")
         outcome = Failed(ErrorObject.from_exception(e))
     except Exception as e:
-        logger.debug("Execution failed", exc_info=True)
+        logger.exception("Execution failed")
         outcome = Failed(ErrorObject.from_exception(e))
     try:
         state.close()
