@@ -1,10 +1,12 @@
 """Wrong arguments fail at once with a ValidationError that names them.
 
-Operations refuse them before anything is recorded.
+Operations refuse them before anything is recorded; the engine and the test
+runner refuse them before an execution starts.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +22,7 @@ from durable_lambda.config import (
     ParallelConfig,
     StepConfig,
 )
+from durable_lambda.local import LocalEngine
 from durable_lambda.testing import DurableFunctionTestRunner
 from durable_lambda.waits import WaitForConditionConfig, WaitForConditionDecision
 
@@ -177,3 +180,83 @@ def test_a_batch_config_without_a_completion_config_is_refused(config: type[Any]
         f"{config.__name__} completion_config must be a CompletionConfig, got None"
     )
     assert config(completion_config=CompletionConfig()).completion_config == CompletionConfig()
+
+
+@durable_execution
+def echo(event: Any, context: DurableContext) -> Any:
+    return event
+
+
+def not_decorated(event: Any, context: DurableContext) -> Any:
+    return context.step(lambda _: event)
+
+
+NOT_DURABLE = (
+    "Cannot register not_decorated as the durable function {name!r}: it is not decorated "
+    "with @durable_execution (register a plain Lambda handler with register_function)"
+)
+
+
+def test_the_runner_refuses_a_handler_without_durable_execution() -> None:
+    with pytest.raises(ValidationError) as refused:
+        DurableFunctionTestRunner(not_decorated)
+    assert str(refused.value) == NOT_DURABLE.format(name="test-function")
+
+
+def test_registering_a_handler_without_durable_execution_is_refused() -> None:
+    with DurableFunctionTestRunner(echo) as runner, pytest.raises(ValidationError) as refused:
+        runner.register_durable_function("child", not_decorated)
+    assert str(refused.value) == NOT_DURABLE.format(name="child")
+    with LocalEngine() as engine, pytest.raises(ValidationError) as refused:
+        engine.register_durable_function("plain", not_decorated)
+    assert str(refused.value) == NOT_DURABLE.format(name="plain")
+
+
+NOT_TEXT = (
+    "Execution input must be JSON text (a string such as json.dumps(event)) or None, got dict"
+)
+
+
+def test_run_input_that_is_not_text_is_refused_by_every_way_to_start() -> None:
+    with DurableFunctionTestRunner(echo) as runner:
+        with pytest.raises(ValidationError) as refused:
+            runner.run({"order": 1})  # type: ignore[arg-type]
+        assert str(refused.value) == NOT_TEXT
+        with pytest.raises(ValidationError) as refused:
+            runner.run_async({"order": 1})  # type: ignore[arg-type]
+        assert str(refused.value) == NOT_TEXT
+        with pytest.raises(ValidationError) as refused:
+            runner.engine.start_execution("test-function", {"order": 1})  # type: ignore[arg-type]
+        assert str(refused.value) == NOT_TEXT
+        assert runner.run('{"order": 1}').result == '{"order": 1}'
+
+
+def test_run_input_with_an_integer_too_long_to_read_is_refused() -> None:
+    with DurableFunctionTestRunner(echo) as runner, pytest.raises(ValidationError) as refused:
+        runner.run('{"n": ' + "7" * 5000 + "}")
+    assert str(refused.value).startswith(
+        "Execution input must be JSON text: Exceeds the limit (4300 digits) for integer "
+        "string conversion: value has 5000 digits"
+    )
+
+
+TOO_LONG = re.escape(
+    "execution_timeout must end before the year 10000, got: 1000000000000 seconds from "
+)
+
+
+def test_an_execution_timeout_past_the_last_representable_date_is_refused() -> None:
+    with DurableFunctionTestRunner(echo) as runner:
+        with pytest.raises(ValidationError, match=TOO_LONG):
+            runner.run("{}", execution_timeout=10**12)
+        with pytest.raises(ValidationError, match=TOO_LONG):
+            runner.engine.start_execution("test-function", "{}", execution_timeout=10**12)
+        with pytest.raises(ValidationError, match=TOO_LONG):
+            runner.register_durable_function("child", echo, execution_timeout=10**12)
+        assert runner.run("{}", execution_timeout=10**9).result == "{}"
+
+
+def test_an_execution_timeout_that_is_not_whole_seconds_is_refused() -> None:
+    with DurableFunctionTestRunner(echo) as runner, pytest.raises(ValidationError) as refused:
+        runner.run_async("{}", execution_timeout="60")  # type: ignore[arg-type]
+    assert str(refused.value) == "execution_timeout must be a whole number of seconds, got '60'"

@@ -7,6 +7,7 @@ says which argument is wrong before anything is recorded.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 
 from durable_lambda.exceptions import ValidationError
@@ -59,3 +60,25 @@ def require_name_and_config(operation: str, name: object, config: object, kind: 
     """An operation's optional ``name`` (a string) and ``config`` (a ``kind``)."""
     require_instance(f"{operation} name", name, str, optional=True)
     require_instance(f"{operation} config", config, kind, optional=True)
+
+
+def require_seconds_from(
+    argument: str, seconds: object, now: datetime.datetime, *, optional: bool = False
+) -> None:
+    """``seconds`` must be a whole number of seconds, at least 1, ending at a date
+    the runtime can represent (before the year 10000) when counted from ``now``."""
+    if optional and seconds is None:
+        return
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise refusal(argument, seconds, "a whole number of seconds")
+    if seconds < 1:
+        msg = f"{argument} must be at least 1 second, got: {seconds}"
+        raise ValidationError(msg)
+    try:
+        now + datetime.timedelta(seconds=seconds)
+    except OverflowError:
+        msg = (
+            f"{argument} must end before the year {datetime.MAXYEAR + 1}, "
+            f"got: {seconds} seconds from {now:%Y-%m-%d}"
+        )
+        raise ValidationError(msg) from None
