@@ -660,19 +660,23 @@ def test_batch_result_accessors_name_items_by_status() -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcomes", "reason", "raises"),
+    ("outcomes", "reason", "failures_started"),
     [
         ("ssssssssss", "MIN_SUCCESSFUL_REACHED", False),
         ("sfsfsfssff", "FAILURE_TOLERANCE_EXCEEDED", True),
         ("sfssfsssss", "MIN_SUCCESSFUL_REACHED", True),
     ],
 )
-def test_example_completion_policy(outcomes: str, reason: str, raises: bool) -> None:
+def test_example_completion_policy(outcomes: str, reason: str, failures_started: bool) -> None:
     result, _ = run(batch_examples.process_items, {"outcomes": outcomes})
 
     batch = output(result)
     assert batch["completion_reason"] == reason
-    assert (batch["throw_if_error"] is not None) == raises
+    # A failing item still running when the policy is met is reported in flight, not
+    # failed (whether it is depends on thread timing); only recorded failures raise.
+    started = batch["failed"] + batch["in_flight"]
+    assert any(outcomes[i] == "f" for i in started) == failures_started
+    assert (batch["throw_if_error"] is not None) == bool(batch["failed"])
     reported = batch["succeeded"] + batch["failed"] + batch["in_flight"] + batch["not_started"]
     assert sorted(reported) == list(range(10))
     assert all(outcomes[i] == "s" for i in batch["succeeded"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,6 +63,47 @@ def test_process_isolation_refuses_handlers_it_cannot_import() -> None:
 
     with pytest.raises(ValidationError, match="Define the handler at module level"):
         DurableFunctionTestRunner(local_handler, invocation_isolation="process")
+
+
+SCRIPT_WITHOUT_MAIN_GUARD = """\
+from durable_lambda import durable_execution
+from durable_lambda.testing import DurableFunctionTestRunner
+
+
+@durable_execution
+def handler(event, context):
+    return context.step(lambda _: "done", name="work")
+
+
+with DurableFunctionTestRunner(handler, invocation_isolation="process") as runner:
+    print("result:", runner.run().result)
+"""
+
+
+def test_process_isolation_in_a_script_without_a_main_guard_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "workflow.py"
+    script.write_text(SCRIPT_WITHOUT_MAIN_GUARD)
+
+    ran = subprocess.run(
+        [sys.executable, str(script)],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert ran.returncode == 1
+    assert ran.stdout == ""
+    assert ran.stderr.count("Traceback") == 1
+    assert ran.stderr.splitlines()[-1] == (
+        'durable_lambda.exceptions.ValidationError: invocation_isolation="process" runs '
+        f"handlers in worker processes, which import {script} again; importing it started an "
+        "engine in the worker. Start engines and test runners under "
+        '`if __name__ == "__main__":` in that script.'
+    )
 
 
 def test_invocation_isolation_must_be_thread_or_process() -> None:

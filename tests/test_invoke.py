@@ -397,7 +397,7 @@ def test_unregistered_function_uncaught_fails_the_parent(runner: DurableFunction
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("", "function_name must be a non-empty string, got: ''"),
+        ("", "invoke function_name must be a non-empty string, got ''"),
         ("bad name!", "Invalid function name or ARN 'bad name!'"),
         ("arn:aws:lambda:::function:echo", "Invalid function name or ARN"),
         (

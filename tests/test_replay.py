@@ -290,6 +290,33 @@ def test_context_logger_writes_nothing_while_replaying(caplog: pytest.LogCapture
     assert step_record.attempt == 1  # type: ignore[attr-defined]
 
 
+def test_a_failing_step_logs_its_traceback_at_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    twice = StepConfig(retry_strategy=create_retry_strategy(RetryStrategyConfig(max_attempts=2)))
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        return context.step(lambda _: event["customer"], name="lookup", config=twice)
+
+    with DurableFunctionTestRunner(handler) as runner:
+        result = runner.run("{}")
+
+    assert result.error is not None
+    assert result.error.message == "'customer'"
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert logged == [
+        ("durable_lambda.operation.step", "ERROR", "Step 1 'lookup' failed its attempt 1"),
+        ("durable_lambda.operation.step", "ERROR", "Step 1 'lookup' failed its attempt 2"),
+        ("durable_lambda.invocation", "ERROR", "Execution failed"),
+    ]
+    attempt = caplog.records[0]
+    assert attempt.exc_info is not None
+    traceback = logging.Formatter().formatException(attempt.exc_info)
+    assert f'File "{__file__}", line' in traceback
+    assert 'event["customer"]' in traceback
+    assert traceback.endswith("KeyError: 'customer'")
+
+
 def test_set_logger_sends_logs_to_another_logger_with_the_same_fields() -> None:
     replacement = RecordingLogger()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import re
 import uuid
 from collections import OrderedDict, defaultdict
@@ -167,6 +168,25 @@ def test_a_step_result_that_cannot_be_serialized_fails_the_step_without_retry() 
     assert json.loads(result.result or "null") == ("SerDesError: Unsupported type: <class 'set'>")
     assert attempts == [1]
     assert result.get_step("bad").status.value == "FAILED"
+
+
+def test_a_step_result_that_cannot_be_serialized_is_logged_at_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        return context.step(lambda _: {object()}, name="bad")
+
+    with DurableFunctionTestRunner(handler) as runner:
+        runner.run()
+    step_records = [r for r in caplog.records if r.name == "durable_lambda.operation.step"]
+    assert [(r.levelname, r.getMessage()) for r in step_records] == [
+        ("ERROR", "Step 1 'bad' could not serialize its result")
+    ]
+    assert step_records[0].exc_info is not None
+    assert step_records[0].exc_info[0] is SerDesError
 
 
 def test_custom_step_serdes_is_used_for_the_record() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -106,6 +107,18 @@ def test_a_failing_check_is_not_retried_and_keeps_its_error_type() -> None:
     with DurableFunctionTestRunner(failing_check) as runner:
         result = runner.run()
     assert json.loads(result.result or "") == {"message": "'status'", "type": "KeyError"}
+
+
+def test_a_failing_check_logs_its_traceback_at_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    with DurableFunctionTestRunner(failing_check) as runner:
+        runner.run()
+    records = [r for r in caplog.records if r.name == "durable_lambda.operation.wait_for_condition"]
+    assert [(r.levelname, r.getMessage()) for r in records] == [
+        ("ERROR", "wait_for_condition 1 failed")
+    ]
+    assert records[0].exc_info is not None
+    assert records[0].exc_info[0] is KeyError
 
 
 def crash_once_at_state_one(state: int, check_context: WaitForConditionCheckContext) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from durable_lambda.arguments import require_instance
 from durable_lambda.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -290,6 +291,7 @@ class MapConfig(Generic[T]):
 
     def __post_init__(self) -> None:
         _validate_max_concurrency(self.max_concurrency)
+        require_instance("MapConfig completion_config", self.completion_config, CompletionConfig)
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,9 @@ class ParallelConfig:
 
     def __post_init__(self) -> None:
         _validate_max_concurrency(self.max_concurrency)
+        require_instance(
+            "ParallelConfig completion_config", self.completion_config, CompletionConfig
+        )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from durable_lambda.arguments import (
+    require,
+    require_callable,
+    require_instance,
+    require_name_and_config,
+)
 from durable_lambda.backend import backend_for
 from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.config import (
@@ -325,6 +331,8 @@ class DurableContext:
         On replay the recorded result (or error) is returned without running
         ``func``. Failures are retried by ``config.retry_strategy``.
         """
+        require_callable("step func", func)
+        require_name_and_config("step", name, config, StepConfig)
         step_name = self._resolve_step_name(name, func)
         config = config or _DEFAULT_STEP_CONFIG
         sub_type = config.sub_type or _STEP
@@ -333,6 +341,13 @@ class DurableContext:
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for ``duration`` (at least one second)."""
+        require(
+            isinstance(duration, Duration),
+            "wait duration",
+            duration,
+            "a Duration, such as Duration.from_seconds(5)",
+        )
+        require_instance("wait name", name, str, optional=True)
         seconds = duration.to_seconds()
         if seconds < 1:
             msg = f"duration must be at least 1 second, got: {seconds}"
@@ -347,6 +362,8 @@ class DurableContext:
         config: ChildConfig[T] | None = None,
     ) -> T:
         """Run ``func`` with a child context and record its result as one operation."""
+        require_callable("run_in_child_context func", func)
+        require_name_and_config("run_in_child_context", name, config, ChildConfig)
         step_name = self._resolve_step_name(name, func)
         sub_type = (
             config.sub_type if config else None
@@ -376,6 +393,7 @@ class DurableContext:
         with success, failure or heartbeats. ``result()`` suspends the
         execution until the callback succeeds, fails or times out.
         """
+        require_name_and_config("create_callback", name, config, CallbackConfig)
         config = config or CallbackConfig()
         sub_type = config.sub_type or OperationSubType.CALLBACK.value
         with self._operation(sub_type, name, OperationType.CALLBACK) as identifier:
@@ -393,6 +411,8 @@ class DurableContext:
         CallbackTimeoutError or CallbackExternalError as the callback ended,
         and CallbackSubmitterError when the submitter step failed.
         """
+        require_callable("wait_for_callback submitter", submitter)
+        require_name_and_config("wait_for_callback", name, config, WaitForCallbackConfig)
         step_name = self._resolve_step_name(name, submitter)
         callback_operation_id = operation_id_for(self._peek_next_operation_id(), 1)
 
@@ -442,6 +462,9 @@ class DurableContext:
         if not config:
             msg = "`config` is required for wait_for_condition"
             raise ValidationError(msg)
+        require_callable("wait_for_condition check", check)
+        require_instance("wait_for_condition config", config, WaitForConditionConfig)
+        require_instance("wait_for_condition name", name, str, optional=True)
         with self._operation(
             OperationSubType.WAIT_FOR_CONDITION.value, name, OperationType.STEP
         ) as identifier:
@@ -468,9 +491,13 @@ class DurableContext:
         target ends; a failed, timed-out or stopped target raises InvokeError
         carrying its ErrorType and ErrorMessage.
         """
-        if not isinstance(function_name, str) or not function_name:
-            msg = f"function_name must be a non-empty string, got: {function_name!r}"
-            raise ValidationError(msg)
+        require(
+            isinstance(function_name, str) and function_name,
+            "invoke function_name",
+            function_name,
+            "a non-empty string",
+        )
+        require_name_and_config("invoke", name, config, InvokeConfig)
         with self._operation(
             OperationSubType.CHAINED_INVOKE.value, name, OperationType.CHAINED_INVOKE
         ) as identifier:
@@ -501,12 +528,9 @@ class DurableContext:
         see ``BatchResult.throw_if_error``. Invalid arguments raise
         ValidationError before anything is recorded.
         """
-        if not isinstance(inputs, Sequence):
-            msg = f"map inputs must be a sequence (list or tuple), got {type(inputs).__name__}"
-            raise ValidationError(msg)
-        if not callable(func):
-            msg = f"map func must be callable, got {type(func).__name__}"
-            raise ValidationError(msg)
+        require_instance("map inputs", inputs, Sequence)
+        require_callable("map func", func)
+        require_name_and_config("map", name, config, MapConfig)
         if config is not None:
             config.completion_config._validate_for_total(len(inputs))
         map_name = self._resolve_step_name(name, func)
@@ -537,16 +561,10 @@ class DurableContext:
         ``BatchResult.throw_if_error``. Invalid arguments raise
         ValidationError before anything is recorded.
         """
-        if not isinstance(functions, Sequence):
-            msg = (
-                "parallel functions must be a sequence (list or tuple), "
-                f"got {type(functions).__name__}"
-            )
-            raise ValidationError(msg)
+        require_instance("parallel functions", functions, Sequence)
         for index, function in enumerate(functions):
-            if not callable(function):
-                msg = f"parallel branch {index} must be callable, got {type(function).__name__}"
-                raise ValidationError(msg)
+            require_callable(f"parallel branch {index}", function)
+        require_name_and_config("parallel", name, config, ParallelConfig)
         if config is not None:
             config.completion_config._validate_for_total(len(functions))
         with self._operation(

@@ -9,6 +9,7 @@ from typing import Any
 
 from durable_lambda.backend import backend_for
 from durable_lambda.context import DurableContext
+from durable_lambda.exceptions import ValidationError
 from durable_lambda.invocation import run_invocation
 from durable_lambda.lambda_service import InvocationStatus
 from durable_lambda.store.contract import NewExecution
@@ -18,6 +19,9 @@ __all__ = ["InvocationStatus", "durable_execution"]
 
 RESUME_KEY = "DurableExecutionArn"
 """Event key naming the execution an engine invokes the handler for."""
+
+_DURABLE_HANDLER_MARK = "_durable_execution_handler"
+"""Attribute ``@durable_execution`` sets on the handlers it makes."""
 
 
 def durable_execution(
@@ -49,4 +53,18 @@ def durable_execution(
             execution_id = record.execution_id
         return run_invocation(func, backend, execution_id, lambda_context)
 
+    setattr(wrapper, _DURABLE_HANDLER_MARK, True)
     return wrapper
+
+
+def require_durable_handler(function_name: str, handler: object) -> None:
+    """Refuse to register ``handler`` as a durable function unless
+    ``@durable_execution`` made it (a plain handler would fail every invocation)."""
+    if getattr(handler, _DURABLE_HANDLER_MARK, False) is not True:
+        what = getattr(handler, "__qualname__", None) or type(handler).__name__
+        msg = (
+            f"Cannot register {what} as the durable function {function_name!r}: it is not "
+            "decorated with @durable_execution (register a plain Lambda handler with "
+            "register_function)"
+        )
+        raise ValidationError(msg)

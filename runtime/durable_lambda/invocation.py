@@ -104,7 +104,7 @@ def _replay(
         logger.exception("Execution failed without retry")
         outcome = Failed(ErrorObject.from_exception(e))
     except Exception as e:
-        logger.debug("Execution failed", exc_info=True)
+        logger.exception("Execution failed")
         outcome = Failed(ErrorObject.from_exception(e))
     except BaseException:
         # SystemExit, KeyboardInterrupt or a lost lease end the invocation: what

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from durable_lambda.arguments import require, require_seconds_from
 from durable_lambda.backend import Backend
 from durable_lambda.callback_ids import check_payload_size, parse_callback_id, token_hash
 from durable_lambda.chained import ChainedInvokeRequest
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.exceptions import InvalidStateError, ValidationError
-from durable_lambda.execution import RESUME_KEY
+from durable_lambda.execution import RESUME_KEY, require_durable_handler
 from durable_lambda.history import Event, present
 from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatus
 from durable_lambda.local import process_identity
@@ -217,6 +218,10 @@ class LocalEngine:
         ``execution_timeout`` (seconds, None: none) bounds the executions it
         runs, those started by chained invokes included.
         """
+        require_durable_handler(name, handler)
+        require_seconds_from(
+            "execution_timeout", execution_timeout, self.clock.now(), optional=True
+        )
         self._register(RegisteredFunction(name, handler, True, execution_timeout))
 
     def register_function(self, name: str, handler: Handler) -> None:
@@ -266,16 +271,20 @@ class LocalEngine:
         if not function.durable:
             msg = f"{function_name!r} is not a durable function"
             raise ValidationError(msg)
+        require(
+            input is None or isinstance(input, str),
+            "Execution input",
+            input,
+            "JSON text (a string such as json.dumps(event)) or None",
+        )
         if input is not None:
             try:
                 json.loads(input)
-            except json.JSONDecodeError as e:
+            except ValueError as e:  # a JSONDecodeError, or a number too long to convert
                 msg = f"Execution input must be JSON text: {e}"
                 raise ValidationError(msg) from e
         timeout = execution_timeout if execution_timeout is not None else function.execution_timeout
-        if timeout is not None and timeout < 1:
-            msg = f"execution_timeout must be at least 1 second, got: {timeout}"
-            raise ValidationError(msg)
+        require_seconds_from("execution_timeout", timeout, self.clock.now(), optional=True)
         name = execution_name or str(uuid.uuid4())
         execution_id = durable_execution_arn(
             self.function_arn(function_name), name, str(uuid.uuid4())

@@ -4,6 +4,12 @@ The process invoker keeps warm worker processes, as Lambda keeps warm
 execution environments. A worker that dies mid-invocation (``os._exit``, a
 signal, running out of time) is a crashed invocation, never a dead engine;
 its log records reach the engine's logging as they are written.
+
+Workers are spawned: each imports the main module again (a handler defined
+in a script is found there), so a script must start its engine under
+``if __name__ == "__main__":``. The invoker starts its first worker at once
+and refuses, with one error, a script that starts an engine while a worker
+imports it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import datetime
 import logging
 import multiprocessing
 import pickle
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -116,6 +123,25 @@ def _timeout_error(request: InvocationRequest) -> ErrorObject:
     )
 
 
+_MAIN_MODULE_STARTED_AN_ENGINE = 86
+"""Exit code of a worker whose import of the main module started a process engine."""
+
+
+def _importing_main_module_in_worker() -> bool:
+    """True in a spawned process still importing the main module (the test
+    ``multiprocessing`` makes before it refuses to start a process there)."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _main_module_refused() -> ValidationError:
+    main = getattr(sys.modules["__main__"], "__file__", None) or "the main module"
+    return ValidationError(
+        'invocation_isolation="process" runs handlers in worker processes, which import '
+        f"{main} again; importing it started an engine in the worker. Start engines and "
+        'test runners under `if __name__ == "__main__":` in that script.'
+    )
+
+
 class _Worker:
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -123,6 +149,14 @@ class _Worker:
         self.process = ctx.Process(target=serve, args=(child_end,), daemon=True)
         self.process.start()
         child_end.close()
+        try:
+            self.connection.recv()  # "ready": the worker imported the main module and serves
+        except (EOFError, OSError):
+            # It died starting; otherwise that is a crashed invocation when it is used.
+            self.process.join()
+            if self.process.exitcode == _MAIN_MODULE_STARTED_AN_ENGINE:
+                self.stop()
+                raise _main_module_refused() from None
 
     def stop(self) -> None:
         self.connection.close()
@@ -152,13 +186,17 @@ class ProcessInvoker:
         callback_key: bytes | None = None,
         callback_endpoint: str | None = None,
     ) -> None:
+        if _importing_main_module_in_worker():
+            # A worker re-running a script that starts an engine at import: end
+            # quietly; the engine that spawned it raises _main_module_refused().
+            raise SystemExit(_MAIN_MODULE_STARTED_AN_ENGINE)
         self._open_store = pickle.dumps(open_store)
         self._clock_offset = clock_offset
         self._targets = targets
         self._start_target = start_target
         self._callback_key = callback_key
         self._callback_endpoint = callback_endpoint
-        self._idle: list[_Worker] = []
+        self._idle: list[_Worker] = [_Worker()]
         self._lock = threading.Lock()
         self._closed = False
 

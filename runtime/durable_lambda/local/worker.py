@@ -69,6 +69,7 @@ def serve(connection: Connection) -> None:
     root = logging.getLogger()
     root.handlers[:] = [_ForwardingHandler(send)]
     stores: dict[bytes, Store] = {}
+    send(("ready", None))
     while True:
         try:
             request = connection.recv()

@@ -112,15 +112,14 @@ class StepOperation(Generic[T]):
         except RetryableSerDesError:
             raise
         except SerDesError as e:
+            logger.exception("Step %s could not serialize its result", self.identifier.label)
             error = ErrorObject.from_exception(e)
             self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=error))
             error.raise_as_operation_error(StepError)
         except ExecutionError:
             raise
         except Exception as e:
-            logger.debug(
-                "Step %s failed its attempt %d", self.identifier.label, attempt, exc_info=True
-            )
+            logger.exception("Step %s failed its attempt %d", self.identifier.label, attempt)
             self._retry_or_fail(e, operation)
         self.state.checkpoint(self.identifier.update(OperationAction.SUCCEED, payload=serialized))
         return value

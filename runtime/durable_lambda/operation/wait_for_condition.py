@@ -133,7 +133,7 @@ class WaitForConditionOperation(Generic[T]):
         except Exception as e:
             if isinstance(e, InvocationError) and e.is_retryable():
                 raise
-            logger.debug("wait_for_condition %s failed", self._label, exc_info=True)
+            logger.exception("wait_for_condition %s failed", self._label)
             error = ErrorObject.from_exception(e)
             self.state.checkpoint(self.identifier.update(OperationAction.FAIL, error=error))
             error.raise_as_operation_error(WaitForConditionError)
