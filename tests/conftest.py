@@ -39,3 +39,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     opened = open_store(request.param, tmp_path)
     yield opened
     opened.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give the kill test time for as many kills as it was asked for."""
+    kills: int = config.getoption("--kills")
+    for item in items:
+        if item.name.startswith("test_an_engine_killed_again_and_again"):
+            item.add_marker(pytest.mark.timeout(120 + kills))

@@ -38,7 +38,8 @@ def test_an_http_server_is_imported_only_when_an_engine_starts_one() -> None:
         "import sys, durable_lambda, durable_lambda.testing; "
         "servers = lambda: [m in sys.modules for m in ('http.server', 'waitress')]; "
         "print(*servers()); "
-        "durable_lambda.testing.DurableFunctionTestRunner(print).close(); "
+        "handler = durable_lambda.durable_execution(lambda event, context: None); "
+        "durable_lambda.testing.DurableFunctionTestRunner(handler).close(); "
         "print(*servers())"
     )
     assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False", "True"]
