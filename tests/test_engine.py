@@ -77,16 +77,32 @@ def test_starting_twice_with_one_name_returns_the_same_execution() -> None:
     assert result.result == '"a"'
 
 
-def test_execution_timeout_ends_a_stuck_execution() -> None:
+def test_time_skipped_does_not_count_toward_the_execution_timeout() -> None:
     @durable_execution
-    def slow(event: Any, context: DurableContext) -> None:
+    def slow(event: Any, context: DurableContext) -> str:
         context.wait(Duration.from_days(2))
+        return "waited"
 
     with DurableFunctionTestRunner(slow) as runner:
         result = runner.run(execution_timeout=3600)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    assert result.result == '"waited"'
+
+
+@durable_execution
+def stuck(event: Any, context: DurableContext) -> None:
+    context.create_callback("never answered").result()
+
+
+def test_execution_timeout_ends_a_stuck_execution_after_real_seconds() -> None:
+    with DurableFunctionTestRunner(stuck) as runner:
+        started = time.monotonic()
+        result = runner.run(execution_timeout=1)
+        waited = time.monotonic() - started
     assert result.execution_status is ExecutionStatus.TIMED_OUT
     assert result.error is not None
-    assert result.error.message == "Execution timed out after 3600 seconds"
+    assert result.error.message == "Execution timed out after 1 seconds"
+    assert waited >= 1
 
 
 class FlakyInfrastructure(InvocationError):

@@ -61,6 +61,12 @@ def waiting_child(event: dict[str, Any], context: DurableContext) -> dict[str, A
 
 
 @durable_execution
+def unanswered_child(event: Any, context: DurableContext) -> None:
+    """Waits for a callback nobody completes, without a timeout: nothing to skip."""
+    context.create_callback("never answered").result()
+
+
+@durable_execution
 def approving_child(event: dict[str, Any], context: DurableContext) -> dict[str, Any]:
     context.wait(Duration.from_seconds(30), name="cool-off")
     decision = context.wait_for_callback(lambda callback_id, ctx: None, name="approval")
@@ -280,14 +286,12 @@ def test_uncaught_invoke_error_fails_the_parent(runner: DurableFunctionTestRunne
 
 def test_child_that_times_out_times_the_invoke_out() -> None:
     with DurableFunctionTestRunner(catching_parent) as runner:
-        runner.register_durable_function("slow", waiting_child, execution_timeout=10)
-        parent_id, result = run(
-            runner, {"target": "slow", "payload": {"order": "o-2", "seconds": 3600}}
-        )
+        runner.register_durable_function("slow", unanswered_child, execution_timeout=1)
+        parent_id, result = run(runner, {"target": "slow", "payload": {"order": "o-2"}})
 
         assert json.loads(result.result) == {
             "type": "ChainedInvoke.Timeout",
-            "message": "CHAINED_INVOKE timed out after 10 seconds.",
+            "message": "CHAINED_INVOKE timed out after 1 seconds.",
         }
         assert result.get_invoke("call").status is OperationStatus.TIMED_OUT
         timed_out = only(runner, parent_id, "ChainedInvokeTimedOut")
@@ -592,10 +596,9 @@ def test_stopping_the_parent_stops_its_running_children(
 def test_parent_that_times_out_stops_its_running_children(
     runner: DurableFunctionTestRunner,
 ) -> None:
-    runner.register_durable_function("slow", waiting_child, execution_timeout=7200)
+    runner.register_durable_function("slow", unanswered_child, execution_timeout=7200)
     parent_id = runner.run_async(
-        json.dumps({"target": "slow", "payload": {"order": "o-7", "seconds": 3600}}),
-        execution_timeout=60,
+        json.dumps({"target": "slow", "payload": {"order": "o-7"}}), execution_timeout=1
     )
     child_id = child_of(runner, parent_id)
 

@@ -5,12 +5,14 @@ it invokes registered handlers with a resume event, invokes again what a
 fired timer or a crash left to do, times executions out, stops them, and
 starts the targets of chained invokes. Timers run on the wall clock, or on a
 skipping clock that jumps to the next timer whenever nothing else can happen
-(tests: no waiting for waits, retries or timeouts).
+(tests: no waiting for waits, retries or callback timeouts; execution
+timeouts keep to the wall clock, as on the AWS testing SDK's runner).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import logging
@@ -35,6 +37,7 @@ from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatu
 from durable_lambda.local.callback_key import callback_key_for
 from durable_lambda.local.callback_server import CallbackServer
 from durable_lambda.local.clock import SkippingClock
+from durable_lambda.local.deadlines import WallClockDeadlines
 from durable_lambda.local.invoker import (
     Crashed,
     InvocationRequest,
@@ -96,6 +99,8 @@ class LocalEngine:
         store: Where executions live; by default a ``MemoryStore`` (a
             temporary SQLite file with process isolation).
         skip_time: Jump over timers instead of waiting for them in real time.
+            Execution timeouts still run on the wall clock: time skipped does
+            not count toward them.
         invocation_isolation: "thread" (default) runs invocations in engine
             threads; "process" runs each in a worker process, so a handler
             that kills its process is a crashed invocation that is invoked
@@ -168,6 +173,7 @@ class LocalEngine:
         self._pool = ThreadPoolExecutor(
             max_workers=max_concurrent_invocations, thread_name_prefix="invocation"
         )
+        self._deadlines = WallClockDeadlines(self._time_out) if skip_time else None
         self._timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
         self._timers.start()
 
@@ -260,13 +266,28 @@ class LocalEngine:
         execution_id = durable_execution_arn(
             self.function_arn(function_name), name, str(uuid.uuid4())
         )
-        record, created = self.store.create_execution(
-            NewExecution(execution_id, function_name, name, input, timeout),
-            self.clock.now(),
+        record, created = self._create_execution(
+            NewExecution(execution_id, function_name, name, input, timeout)
         )
         if created:
             self.invoke(record.execution_id)
         return record.execution_id
+
+    def _create_execution(self, new: NewExecution) -> tuple[ExecutionRecord, bool]:
+        """Create an execution; while the clock skips, its timeout runs on the wall clock."""
+        deadlines = self._deadlines
+        if deadlines is None or new.timeout_seconds is None:
+            return self.store.create_execution(new, self.clock.now())
+        record, created = self.store.create_execution(
+            dataclasses.replace(new, timeout_timer=False), self.clock.now()
+        )
+        if created:
+            deadlines.arm(record.execution_id, new.timeout_seconds)
+        return record, created
+
+    def _time_out(self, execution_id: str) -> None:
+        if self.store.time_out_execution(execution_id, self.clock.now()):
+            self._notify()
 
     def invoke(self, execution_id: str) -> None:
         """Invoke the execution's function (again); a no-op when nothing is to be done."""
@@ -469,6 +490,8 @@ class LocalEngine:
             self._closed = True
             self._cond.notify_all()
         self._timers.join()
+        if self._deadlines is not None:
+            self._deadlines.close()
         self._pool.shutdown(wait=True)
         self._invoker.close()
         self.store.close()
@@ -601,7 +624,7 @@ class LocalEngine:
     ) -> None:
         assert request.durable_execution_arn is not None
         try:
-            record, created = self.store.create_execution(
+            record, created = self._create_execution(
                 NewExecution(
                     execution_id=request.durable_execution_arn,
                     function_name=function.name,
@@ -610,8 +633,7 @@ class LocalEngine:
                     timeout_seconds=function.execution_timeout,
                     parent_execution_id=request.parent_execution_id,
                     parent_operation_id=request.operation_id,
-                ),
-                self.clock.now(),
+                )
             )
         except InvalidStateError:
             logger.info("Not starting %s: its parent has ended", request.durable_execution_arn)
