@@ -50,7 +50,7 @@ FORGED_ID = "A" * 43
 
 
 def history(runner: DurableFunctionTestRunner, execution_id: str) -> list[dict[str, Any]]:
-    return runner.get_execution_history(execution_id)["Events"]
+    return runner.engine.get_history(execution_id)
 
 
 def event_types(runner: DurableFunctionTestRunner, execution_id: str) -> list[str]:

@@ -69,12 +69,13 @@ def test_invocation_isolation_must_be_thread_or_process() -> None:
 
 
 def test_starting_twice_with_one_name_returns_the_same_execution() -> None:
-    with DurableFunctionTestRunner(echo) as runner:
-        first = runner.run_async('"a"', execution_name="order-7")
-        second = runner.run_async('"b"', execution_name="order-7")
-        result = runner.wait_for_result(first)
+    with LocalEngine(skip_time=True) as engine:
+        engine.register_durable_function("echo", echo)
+        first = engine.start_execution("echo", '"a"', execution_name="order-7")
+        second = engine.start_execution("echo", '"b"', execution_name="order-7")
+        record = engine.wait_for_completion(first, timeout=10)
     assert first == second
-    assert result.result == '"a"'
+    assert record.result == '"a"'
 
 
 def test_time_skipped_does_not_count_toward_the_execution_timeout() -> None:
@@ -121,7 +122,7 @@ def test_a_failed_invocation_is_recorded_and_invoked_again() -> None:
     with DurableFunctionTestRunner(fails_first_invocation) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert result.result == '"second invocation succeeded"'
     completed = [e for e in events if e["EventType"] == "InvocationCompleted"]
     assert completed[0]["InvocationCompletedDetails"]["Error"]["Payload"] == {
@@ -144,7 +145,7 @@ def test_a_thread_invocation_that_exits_is_a_crash_and_is_invoked_again() -> Non
     with DurableFunctionTestRunner(exits_first_invocation) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert result.result == '"recovered"'
     errors = [
         e["InvocationCompletedDetails"].get("Error")
@@ -166,8 +167,7 @@ def test_time_skips_only_while_the_test_waits_for_a_result() -> None:
         execution_id = runner.run_async(execution_timeout=7200)
         deadline = time.monotonic() + 10
         while not any(
-            e["EventType"] == "InvocationCompleted"
-            for e in runner.get_execution_history(execution_id)["Events"]
+            e["EventType"] == "InvocationCompleted" for e in runner.engine.get_history(execution_id)
         ):
             assert time.monotonic() < deadline
             time.sleep(0.01)

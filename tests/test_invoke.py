@@ -146,7 +146,7 @@ def wait_for(condition: Callable[[], Any], what: str) -> Any:
 
 
 def history(runner: DurableFunctionTestRunner, execution_id: str) -> list[dict[str, Any]]:
-    return runner.get_execution_history(execution_id)["Events"]
+    return runner.engine.get_history(execution_id)
 
 
 def event_types(runner: DurableFunctionTestRunner, execution_id: str) -> list[str]:
@@ -405,13 +405,13 @@ def test_unregistered_function_uncaught_fails_the_parent(runner: DurableFunction
         ("bad name!", "Invalid function name or ARN 'bad name!'"),
         ("arn:aws:lambda:::function:echo", "Invalid function name or ARN"),
         (
-            "arn:aws:lambda:us-west-2:123456789012:function:echo",
-            "Cannot invoke 'arn:aws:lambda:us-west-2:123456789012:function:echo': it is in "
-            "account 123456789012, not in this engine's account 000000000000",
+            "arn:aws:lambda:us-west-2:210987654321:function:echo",
+            "Cannot invoke 'arn:aws:lambda:us-west-2:210987654321:function:echo': it is in "
+            "account 210987654321, not in this engine's account 123456789012",
         ),
         (
-            "arn:aws:lambda:eu-west-1:000000000000:function:echo",
-            "Cannot invoke 'arn:aws:lambda:eu-west-1:000000000000:function:echo': it is in "
+            "arn:aws:lambda:eu-west-1:123456789012:function:echo",
+            "Cannot invoke 'arn:aws:lambda:eu-west-1:123456789012:function:echo': it is in "
             "region eu-west-1, not in this engine's region us-west-2",
         ),
     ],
@@ -440,9 +440,9 @@ def test_malformed_or_foreign_targets_are_refused_recording_nothing(
     [
         "fulfil",
         "fulfil:$LATEST",
-        "000000000000:function:fulfil",
-        "arn:aws:lambda:us-west-2:000000000000:function:fulfil",
-        "arn:aws:lambda:us-west-2:000000000000:function:fulfil:live",
+        "123456789012:function:fulfil",
+        "arn:aws:lambda:us-west-2:123456789012:function:fulfil",
+        "arn:aws:lambda:us-west-2:123456789012:function:fulfil:live",
     ],
 )
 def test_targets_resolve_by_name_qualifier_or_arn(
