@@ -33,6 +33,9 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS = 120
 """Execution timeout of registered durable functions, as in the AWS testing SDK."""
 DEFAULT_CHILD_RETENTION_PERIOD_DAYS = 1
+TIMEOUT_GRACE_SECONDS = 5
+"""How long ``run`` waits past the execution timeout, so that a timed-out
+execution's result arrives rather than the wait giving up first."""
 
 
 _CALLBACK_ENDINGS = frozenset({"CallbackSucceeded", "CallbackFailed", "CallbackTimedOut"})
@@ -159,8 +162,8 @@ class DurableFunctionTestRunner:
         account_id: str = DEFAULT_ACCOUNT_ID,
         tenant_id: str | None = None,
     ) -> DurableFunctionTestResult:
-        """Start an execution with JSON ``input`` and wait, as long as its
-        execution timeout, for its result.
+        """Start an execution with JSON ``input`` and wait for its result, until
+        its execution timeout has passed.
 
         ``timeout`` is the AWS runner's deprecated name of ``execution_timeout``.
         """
@@ -175,7 +178,7 @@ class DurableFunctionTestRunner:
         execution_id = self.run_async(
             input, effective, None, function_name, execution_name, account_id, tenant_id
         )
-        return self.wait_for_result(execution_id, timeout=effective)
+        return self.wait_for_result(execution_id, timeout=effective + TIMEOUT_GRACE_SECONDS)
 
     def run_async(  # noqa: PLR0917 - the AWS runner's positional signature
         self,
