@@ -87,7 +87,7 @@ def test_every_method_takes_the_aws_runners_parameters_in_its_order(method: str)
 def test_the_runners_own_options_are_keyword_only() -> None:
     parameters = inspect.signature(DurableFunctionTestRunner).parameters
     ours = [p.name for p in parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    assert ours == ["invocation_isolation"]
+    assert ours == ["invocation_isolation", "managed_limits"]
 
 
 @durable_execution

@@ -22,6 +22,8 @@ class Backend:
     callback_endpoint: str | None = None
     invoker: ChainedInvoker | None = None
     """Starts the targets of ``context.invoke``; None where nothing can be invoked."""
+    managed_limits: bool = False
+    """Refuse checkpoints past the managed service's limits, as it does (``managed_limits``)."""
 
     def require_callback_key(self) -> bytes:
         """The callback key, or a clear error when the engine configured none."""

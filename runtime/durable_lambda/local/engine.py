@@ -115,6 +115,10 @@ class LocalEngine:
             or fresh for an in-memory store.
         callback_port: Port of the callback HTTP server on 127.0.0.1; 0 lets
             the operating system choose (see ``callback_endpoint``).
+        managed_limits: Hold executions to the managed service's limits
+            (3,000 operations, 256 KiB per step result or error): a checkpoint
+            past them fails the execution as the service makes it fail
+            (``durable_lambda.managed_limits``).
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class LocalEngine:
         max_concurrent_invocations: int = 8,
         callback_key: bytes | None = None,
         callback_port: int = 0,
+        managed_limits: bool = False,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
             msg = (
@@ -165,6 +170,7 @@ class LocalEngine:
                 key,
                 self._callback_server.endpoint,
                 LocalTargets(self._targets, self._start_target_later),
+                managed_limits=managed_limits,
             )
             self._invoker = self._create_invoker(invocation_isolation)
         except BaseException:
@@ -195,6 +201,7 @@ class LocalEngine:
             start_target=self._start_target_later,
             callback_key=self.backend.callback_key,
             callback_endpoint=self.backend.callback_endpoint,
+            managed_limits=self.backend.managed_limits,
         )
 
     # region functions and executions

@@ -71,6 +71,7 @@ def serve(connection: Connection) -> None:
                 request["callback_key"],
                 request["callback_endpoint"],
                 LocalTargets(request["targets"], lambda target: send(("start_target", target))),
+                managed_limits=request["managed_limits"],
             ),
             timeout_seconds=request["timeout_seconds"],
         )

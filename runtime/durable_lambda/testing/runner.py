@@ -83,6 +83,10 @@ class DurableFunctionTestRunner:
         invocation_isolation: Ours, keyword only: "thread" (default) or
             "process"; with "process" a handler may crash its process
             (``os._exit``) and the invocation is retried, as on Lambda.
+        managed_limits: Ours, keyword only: hold executions to the managed
+            service's limits (3,000 operations, 256 KiB per step result or
+            error object); past them the execution fails with the
+            ``CheckpointError`` the AWS SDK raises there.
     """
 
     def __init__(  # noqa: PLR0917 - the AWS runner's positional signature
@@ -97,6 +101,7 @@ class DurableFunctionTestRunner:
         region: str = "us-west-2",
         *,
         invocation_isolation: InvocationIsolation = "thread",
+        managed_limits: bool = False,
     ) -> None:
         if max_invocation_page_bytes is not None and max_invocation_page_bytes < 1:
             msg = f"max_invocation_page_bytes must be positive, got: {max_invocation_page_bytes}"
@@ -111,6 +116,7 @@ class DurableFunctionTestRunner:
             invocation_timeout=invocation_timeout,
             region=region,
             account_id=DEFAULT_ACCOUNT_ID,
+            managed_limits=managed_limits,
         )
         try:
             self.engine.register_durable_function(DEFAULT_FUNCTION_NAME, handler)
