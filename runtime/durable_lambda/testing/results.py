@@ -16,10 +16,7 @@ from durable_lambda.lambda_service import (
     Operation as RecordedOperation,
 )
 from durable_lambda.store.contract import ExecutionRecord, ExecutionStatus
-
-
-class DurableFunctionsTestError(Exception):
-    """A test asked for something the execution does not have."""
+from durable_lambda.testing.exceptions import DurableFunctionsTestError
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from durable_lambda.history import Event
 from durable_lambda.lambda_service import ErrorObject
 from durable_lambda.local.engine import InvocationIsolation, LocalEngine
 from durable_lambda.store.contract import ExecutionStatus, Store
+from durable_lambda.testing.exceptions import DurableFunctionsTestError
 from durable_lambda.testing.model import GetDurableExecutionHistoryResponse
-from durable_lambda.testing.results import DurableFunctionsTestError, DurableFunctionTestResult
+from durable_lambda.testing.results import DurableFunctionTestResult
 
 DEFAULT_FUNCTION_NAME = "test-function"
 DEFAULT_EXECUTION_NAME = "execution-name"
