@@ -79,9 +79,12 @@ def positional_parameters(func: Any) -> list[tuple[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("method", sorted(AWS_RUNNER))
-def test_every_method_takes_the_aws_runners_parameters_in_its_order(method: str) -> None:
-    assert positional_parameters(getattr(DurableFunctionTestRunner, method)) == AWS_RUNNER[method]
+def test_every_method_takes_the_aws_runners_parameters_in_its_order() -> None:
+    ours = {
+        method: positional_parameters(getattr(DurableFunctionTestRunner, method))
+        for method in AWS_RUNNER
+    }
+    assert ours == AWS_RUNNER
 
 
 def test_the_runners_own_options_are_keyword_only() -> None:
