@@ -51,6 +51,7 @@ SECTIONS: list[tuple[str | None, tuple[str, ...]]] = [
     ("durable_lambda.testing", (TESTING, f"{TESTING}.runner")),
     ("durable_lambda.testing.model", (f"{TESTING}.model",)),
     ("durable_lambda.testing.exceptions", (f"{TESTING}.exceptions",)),
+    ("durable_lambda.testing.execution", (f"{TESTING}.execution",)),
 ]
 """Our module (None: none) and the AWS modules its table compares it with."""
 

@@ -20,6 +20,7 @@ from durable_lambda.history import Event as EventDict
 from durable_lambda.retries import RetryStrategyConfig, create_retry_strategy
 from durable_lambda.store import ExecutionStatus
 from durable_lambda.testing import DurableChildContextTestRunner, DurableFunctionTestRunner
+from durable_lambda.testing import execution as testing_execution
 from durable_lambda.testing.model import (
     CallbackStartedDetails,
     Event,
@@ -114,6 +115,12 @@ def test_a_page_size_that_is_not_positive_is_refused() -> None:
 @durable_execution
 def echo(event: Any, context: DurableContext) -> Any:
     return context.step(lambda _: event, name="echo")
+
+
+def test_execution_status_imports_from_where_the_aws_runner_keeps_it() -> None:
+    with DurableFunctionTestRunner(echo) as runner:
+        result = runner.run('"a"')
+    assert result.execution_status is testing_execution.ExecutionStatus.SUCCEEDED
 
 
 def test_each_run_is_a_new_execution_whatever_its_name() -> None:
