@@ -73,7 +73,7 @@ class _Children(_FindsOperations):
     child_operations: list[Operation] = field(default_factory=list, kw_only=True)
 
     def _searched(self) -> tuple[list[Operation], str]:
-        return self.child_operations, "Child operation"
+        return self.child_operations, "Child Operation"
 
 
 @dataclass(frozen=True)

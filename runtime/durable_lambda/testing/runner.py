@@ -34,6 +34,7 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_CHILD_EXECUTION_TIMEOUT_SECONDS = 120
 """Execution timeout of registered durable functions, as in the AWS testing SDK."""
 DEFAULT_CHILD_RETENTION_PERIOD_DAYS = 1
+"""Retention of registered durable functions, as in the AWS testing SDK (checked only)."""
 TIMEOUT_GRACE_SECONDS = 5
 """How long ``run`` waits past the execution timeout, so that a timed-out
 execution's result arrives rather than the wait giving up first."""
