@@ -67,7 +67,7 @@ def run_ours(items: int, concurrency: int, store: Callable[[Path], Store]) -> fl
         tempfile.TemporaryDirectory() as folder,
         DurableFunctionTestRunner(handler, store=store(Path(folder))) as runner,
     ):
-        return timed_run(runner, expected(items), input="{}", timeout=600)
+        return timed_run(runner, expected(items), input="{}", execution_timeout=600)
 
 
 def run_anchor(items: int, concurrency: int) -> float:

@@ -51,7 +51,7 @@ def run_ours(steps: int, waits: int) -> float:
         store = SqliteStore(str(Path(folder) / "bench.sqlite3"))
         handler = workflow(durable_lambda.durable_execution, Duration, steps, waits)
         with DurableFunctionTestRunner(handler, store=store) as runner:
-            return timed_run(runner, str(sum(range(steps))), input="{}", timeout=600)
+            return timed_run(runner, str(sum(range(steps))), input="{}", execution_timeout=600)
 
 
 def run_anchor(steps: int, waits: int) -> float:

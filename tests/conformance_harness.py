@@ -200,7 +200,7 @@ class Suite:
                 actions = bindings.substitute(spec.get("CallbackActions") or [])
                 perform_callback_actions(runner, execution_id, actions)
                 result = runner.wait_for_result(execution_id)
-                events = runner.get_execution_history(execution_id)["Events"]
+                events = runner.engine.get_history(execution_id)
                 _check_result(spec.get("ExpectedResult") or {}, result, bindings, events)
         problems = match_history(expected_history, events, bindings)
         assert not problems, (
@@ -272,7 +272,7 @@ def _wait_for_events(
 ) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
         if len(events) >= count:
             return events
         time.sleep(0.02)

@@ -47,7 +47,7 @@ def run(handler: Callable[..., Any], event: Any = None) -> tuple[DurableFunction
     with DurableFunctionTestRunner(handler) as runner:
         execution_id = runner.run_async(json.dumps(event) if event is not None else None)
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     return result, events
 
 

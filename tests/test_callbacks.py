@@ -47,11 +47,10 @@ from examples import approval
 
 APPROVAL_CALLBACK = "wait-for-approval create callback id"
 FORGED_ID = "A" * 43
-DAY = 86400
 
 
 def history(runner: DurableFunctionTestRunner, execution_id: str) -> list[dict[str, Any]]:
-    return runner.get_execution_history(execution_id)["Events"]
+    return runner.engine.get_history(execution_id)
 
 
 def event_types(runner: DurableFunctionTestRunner, execution_id: str) -> list[str]:
@@ -113,9 +112,9 @@ def test_a_rejection_fails_the_execution_with_the_approvers_error(
 def test_an_unanswered_approval_times_out_after_24_hours_and_escalates(
     approval_runner: DurableFunctionTestRunner,
 ) -> None:
-    execution_id = approval_runner.run_async(
-        json.dumps({"approver_email": "ann@example.com"}), execution_timeout=2 * DAY
-    )
+    # Default arguments: the 24 hours skip, and skipped time does not count
+    # toward the runner's 300-second execution timeout.
+    execution_id = approval_runner.run_async(json.dumps({"approver_email": "ann@example.com"}))
     result = approval_runner.wait_for_result(execution_id)
     assert json.loads(result.result or "") == {"status": "timeout", "escalated": True}
     events = history(approval_runner, execution_id)
@@ -369,7 +368,7 @@ def callback_after_an_hour(event: Any, context: DurableContext) -> Any:
 
 def test_wait_for_callback_skips_time_only_until_the_callback_waits() -> None:
     with DurableFunctionTestRunner(callback_after_an_hour) as runner:
-        execution_id = runner.run_async(execution_timeout=DAY)
+        execution_id = runner.run_async()
         callback_id = runner.wait_for_callback(execution_id, "late")
         operations = runner.engine.get_operations(execution_id)
         assert {op.name: op.status for op in operations if op.name} == {

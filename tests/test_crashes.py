@@ -130,7 +130,9 @@ def run_crashing(
         result = runner.run(input="{}", execution_name=name)
     assert result.execution_status is ExecutionStatus.SUCCEEDED, (name, result.error)
     assert json.loads(result.result or "null") == expected
-    return json.loads(plan.read_text())["writes"], (tmp_path / name).read_text().splitlines()
+    # The runner names the execution ``<name>-<unique id>``, one per run.
+    [journal] = tmp_path.glob(f"{name}-*")
+    return json.loads(plan.read_text())["writes"], journal.read_text().splitlines()
 
 
 def _run(tmp_path: Path, name: str, crash_at: int, phase: Phase) -> tuple[int, Counter[str]]:

@@ -112,24 +112,41 @@ def test_invocation_isolation_must_be_thread_or_process() -> None:
 
 
 def test_starting_twice_with_one_name_returns_the_same_execution() -> None:
-    with DurableFunctionTestRunner(echo) as runner:
-        first = runner.run_async('"a"', execution_name="order-7")
-        second = runner.run_async('"b"', execution_name="order-7")
-        result = runner.wait_for_result(first)
+    with LocalEngine(skip_time=True) as engine:
+        engine.register_durable_function("echo", echo)
+        first = engine.start_execution("echo", '"a"', execution_name="order-7")
+        second = engine.start_execution("echo", '"b"', execution_name="order-7")
+        record = engine.wait_for_completion(first, timeout=10)
     assert first == second
-    assert result.result == '"a"'
+    assert record.result == '"a"'
 
 
-def test_execution_timeout_ends_a_stuck_execution() -> None:
+def test_time_skipped_does_not_count_toward_the_execution_timeout() -> None:
     @durable_execution
-    def slow(event: Any, context: DurableContext) -> None:
+    def slow(event: Any, context: DurableContext) -> str:
         context.wait(Duration.from_days(2))
+        return "waited"
 
     with DurableFunctionTestRunner(slow) as runner:
         result = runner.run(execution_timeout=3600)
+    assert result.execution_status is ExecutionStatus.SUCCEEDED
+    assert result.result == '"waited"'
+
+
+@durable_execution
+def stuck(event: Any, context: DurableContext) -> None:
+    context.create_callback("never answered").result()
+
+
+def test_execution_timeout_ends_a_stuck_execution_after_real_seconds() -> None:
+    with DurableFunctionTestRunner(stuck) as runner:
+        started = time.monotonic()
+        result = runner.run(execution_timeout=1)
+        waited = time.monotonic() - started
     assert result.execution_status is ExecutionStatus.TIMED_OUT
     assert result.error is not None
-    assert result.error.message == "Execution timed out after 3600 seconds"
+    assert result.error.message == "Execution timed out after 1 seconds"
+    assert waited >= 1
 
 
 class FlakyInfrastructure(InvocationError):
@@ -148,7 +165,7 @@ def test_a_failed_invocation_is_recorded_and_invoked_again() -> None:
     with DurableFunctionTestRunner(fails_first_invocation) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert result.result == '"second invocation succeeded"'
     completed = [e for e in events if e["EventType"] == "InvocationCompleted"]
     assert completed[0]["InvocationCompletedDetails"]["Error"]["Payload"] == {
@@ -171,7 +188,7 @@ def test_a_thread_invocation_that_exits_is_a_crash_and_is_invoked_again() -> Non
     with DurableFunctionTestRunner(exits_first_invocation) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert result.result == '"recovered"'
     errors = [
         e["InvocationCompletedDetails"].get("Error")
@@ -193,8 +210,7 @@ def test_time_skips_only_while_the_test_waits_for_a_result() -> None:
         execution_id = runner.run_async(execution_timeout=7200)
         deadline = time.monotonic() + 10
         while not any(
-            e["EventType"] == "InvocationCompleted"
-            for e in runner.get_execution_history(execution_id)["Events"]
+            e["EventType"] == "InvocationCompleted" for e in runner.engine.get_history(execution_id)
         ):
             assert time.monotonic() < deadline
             time.sleep(0.01)

@@ -211,7 +211,7 @@ def waits_twice(event: Any, context: DurableContext) -> str:
 def test_the_timer_loop_survives_a_store_error(caplog: pytest.LogCaptureFixture) -> None:
     store = FlakyStore("due_timers")
     with DurableFunctionTestRunner(waits_twice, store=store) as runner:
-        result = runner.run(input="{}", timeout=20)
+        result = runner.run(input="{}")
     assert result.result == '"waited"'
     assert store.failures == []
     assert "The timer loop failed" in caplog.text
@@ -231,7 +231,7 @@ def test_a_target_that_failed_to_start_is_started_again() -> None:
     store = FlakyStore("create_child")
     with DurableFunctionTestRunner(parent, store=store) as runner:
         runner.register_durable_function("child", child)
-        result = runner.run(input="{}", timeout=20)
+        result = runner.run(input="{}")
     assert result.result == '"child done"'
     assert store.failures == []
 
@@ -332,7 +332,7 @@ def test_an_invocation_ended_by_an_exit_keeps_what_it_queued_and_its_thread_ends
     step_runs.clear()
     exits_left[:] = [ending]
     with DurableFunctionTestRunner(step_then_exit) as runner:
-        result = runner.run(input="{}", timeout=20)
+        result = runner.run(input="{}")
     assert result.result == '"kept"'
     assert step_runs == ["ran"]  # replayed from its record after the exit, not run again
     wait_for(

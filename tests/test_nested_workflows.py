@@ -25,14 +25,14 @@ def test_orchestrator_invokes_a_worker_per_batch_in_parallel() -> None:
         runner.register_durable_function(nested_workflows.WORKER_NAME, nested_workflows.worker)
         parent_id = runner.run_async(json.dumps(EVENT))
         result = runner.wait_for_result(parent_id)
-        parent_events = runner.get_execution_history(parent_id)["Events"]
+        parent_events = runner.engine.get_history(parent_id)
         children = {
             e["Name"]: e["ChainedInvokeStartedDetails"]["DurableExecutionArn"]
             for e in parent_events
             if e["EventType"] == "ChainedInvokeStarted"
         }
         child_results = {name: runner.wait_for_result(arn) for name, arn in children.items()}
-        child_events = runner.get_execution_history(children["process-batch-1"])["Events"]
+        child_events = runner.engine.get_history(children["process-batch-1"])
 
     assert result.execution_status is ExecutionStatus.SUCCEEDED, result.error
     assert json.loads(result.result or "null") == [

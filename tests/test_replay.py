@@ -38,7 +38,7 @@ def _reset() -> None:
 def _wait_until_suspended(runner: DurableFunctionTestRunner, execution_id: str) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
         if any(e["EventType"] == "InvocationCompleted" for e in events):
             return
         time.sleep(0.01)
@@ -65,10 +65,10 @@ def test_changed_operation_fails_the_execution_naming_both_versions() -> None:
     with DurableFunctionTestRunner(reordered) as runner:
         execution_id = runner.run_async("{}")
         _wait_until_suspended(runner, execution_id)
-        before = runner.get_execution_history(execution_id)["Events"]
+        before = runner.engine.get_history(execution_id)
         code_version["second_step"] = "ship"
         result = runner.wait_for_result(execution_id)
-        after = runner.get_execution_history(execution_id)["Events"]
+        after = runner.engine.get_history(execution_id)
 
     assert result.execution_status is ExecutionStatus.FAILED
     assert result.error is not None
@@ -216,7 +216,7 @@ def test_with_retry_reruns_a_block_after_durable_backoff() -> None:
     with DurableFunctionTestRunner(handler) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert json.loads(result.result or "null") == "accepted attempt 3"
     waits = [e["Name"] for e in events if e["EventType"] == "WaitStarted"]
     assert waits == ["block-backoff-1", "block-backoff-2"]

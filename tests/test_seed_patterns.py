@@ -14,7 +14,7 @@ from examples import agent_loop, custom_serdes, retry_by_error_type, step_semant
 
 
 def _events(runner: DurableFunctionTestRunner, execution_id: str) -> list[dict[str, Any]]:
-    return runner.get_execution_history(execution_id)["Events"]
+    return runner.engine.get_history(execution_id)
 
 
 def test_agent_loop_names_its_steps_after_the_tools_it_runs(

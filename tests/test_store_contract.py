@@ -171,6 +171,37 @@ def test_execution_timeout_ends_the_execution_and_fences_the_invocation(store: S
     assert store.acquire_lease(execution_id, "inv-2", at(62), at(900)) is None
 
 
+def test_a_timeout_kept_by_the_caller_sets_no_timer_and_times_out_on_request(
+    store: Store,
+) -> None:
+    record, _ = store.create_execution(
+        NewExecution("exec-kept", "orders", "kept", "{}", 60, timeout_timer=False), T0
+    )
+    execution_id = record.execution_id
+    started = store.get_history(execution_id)[0]
+    assert started["ExecutionStartedDetails"]["ExecutionTimeout"] == 60
+    assert [key for _, key, _ in timers(store)] == ["reinvoke"]  # no execution-timeout
+    lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+    assert lease is not None
+
+    assert store.time_out_execution(execution_id, at(3600))
+    assert not store.time_out_execution(execution_id, at(3601))
+
+    ended = store.get_execution(execution_id)
+    assert ended.status is ExecutionStatus.TIMED_OUT
+    assert ended.error == ErrorObject(
+        "Execution timed out after 60 seconds", "Execution.TimedOut", None, None
+    )
+    assert types(store, execution_id)[-1] == "ExecutionTimedOut"
+    with pytest.raises(LeaseLostError):
+        store.write(lease, wait_batch("1", 5, at(3602)))
+
+
+def test_timing_out_an_unknown_execution_names_it(store: Store) -> None:
+    with pytest.raises(ExecutionNotFoundError, match="exec-none"):
+        store.time_out_execution("exec-none", T0)
+
+
 def test_failed_execution_keeps_its_error(store: Store) -> None:
     execution_id = start(store)
     lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))

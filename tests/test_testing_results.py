@@ -209,7 +209,7 @@ def test_children_nest_in_recorded_order_and_unreachable_operations_are_left_out
     assert result.get_callback("name-2").get_step("name-21").parent_id == "2"
     with pytest.raises(
         DurableFunctionsTestError,
-        match=r"Child operation with name 'name-12' not found "
+        match=r"^Child Operation with name 'name-12' not found "
         r"\(named operations: 'name-11', 'name-10', 'name-13'\)",
     ):
         result.get_context("name-1").get_step("name-12")

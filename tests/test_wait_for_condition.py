@@ -50,7 +50,7 @@ def test_polls_until_the_condition_holds_with_the_strategys_delays() -> None:
     with DurableFunctionTestRunner(poll_until_four) as runner:
         execution_id = runner.run_async()
         result = runner.wait_for_result(execution_id)
-        events = runner.get_execution_history(execution_id)["Events"]
+        events = runner.engine.get_history(execution_id)
     assert json.loads(result.result or "") == 4
     assert CHECKS == [(0, 1), (1, 2), (2, 3), (3, 4)]
     polls = [e for e in events if e["EventType"] == "StepSucceeded"]

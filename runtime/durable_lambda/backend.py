@@ -25,6 +25,8 @@ class Backend:
     lease_holder: str | None = None
     """The process running invocations, recorded with their leases where the
     platform can later tell whether it is gone (``LeaseHolder.holder``)."""
+    managed_limits: bool = False
+    """Refuse checkpoints past the managed service's limits, as it does (``managed_limits``)."""
 
     def require_callback_key(self) -> bytes:
         """The callback key, or a clear error when the engine configured none."""

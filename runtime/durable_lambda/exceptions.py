@@ -63,11 +63,37 @@ class InvocationError(UnrecoverableError):
         return True
 
 
-class CheckpointError(InvocationError):
-    """The store could not record a checkpoint; the invocation is retried."""
+class DurableApiErrorCategory(Enum):
+    """Whether a failed call to record state is worth another invocation."""
 
-    def __init__(self, message: str):
+    INVOCATION = "INVOCATION"
+    """Retry the invocation (the store failed)."""
+    EXECUTION = "EXECUTION"
+    """Fail the execution (the checkpoint was refused: retrying repeats it)."""
+
+
+CheckpointErrorCategory = DurableApiErrorCategory
+"""The AWS SDK's earlier name of ``DurableApiErrorCategory``."""
+
+
+class CheckpointError(InvocationError):
+    """A checkpoint was not recorded.
+
+    With ``error_category`` INVOCATION (the store failed) the invocation is
+    retried; with EXECUTION (the checkpoint was refused, as the managed
+    service refuses one over its limits) the execution fails.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        error_category: DurableApiErrorCategory = DurableApiErrorCategory.INVOCATION,
+    ):
         super().__init__(message, TerminationReason.CHECKPOINT_FAILED)
+        self.error_category = error_category
+
+    def is_retryable(self) -> bool:
+        return self.error_category is DurableApiErrorCategory.INVOCATION
 
 
 class NonDeterministicExecutionError(ExecutionError):

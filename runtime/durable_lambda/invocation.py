@@ -86,7 +86,9 @@ def run_invocation(
 def _replay(
     handler: Handler, backend: Backend, lease: Lease, lambda_context: LambdaContext
 ) -> InvocationOutcome:
-    state = ExecutionState(lease, backend.store, backend.clock)
+    state = ExecutionState(
+        lease, backend.store, backend.clock, managed_limits=backend.managed_limits
+    )
     context = DurableContext.from_lambda_context(
         state, lambda_context, replaying=state.has_prior_operations()
     )
@@ -98,8 +100,7 @@ def _replay(
         outcome = Suspended()
     except InvocationError as e:
         logger.exception("Invocation failed")
-        error = ErrorObject.from_exception(e)
-        outcome = InvocationFailed(error) if e.is_retryable() else Failed(error)
+        outcome = _invocation_error_outcome(e)
     except ExecutionError as e:
         logger.exception("Execution failed without retry")
         outcome = Failed(ErrorObject.from_exception(e))
@@ -116,8 +117,14 @@ def _replay(
     try:
         state.close()
     except InvocationError as e:
-        return InvocationFailed(ErrorObject.from_exception(e))
+        return _invocation_error_outcome(e)
     return outcome
+
+
+def _invocation_error_outcome(error: InvocationError) -> InvocationOutcome:
+    """A retryable error fails the invocation (it is retried); any other, the execution."""
+    recorded = ErrorObject.from_exception(error)
+    return InvocationFailed(recorded) if error.is_retryable() else Failed(recorded)
 
 
 def _input_event(payload: str | None) -> Any:

@@ -24,6 +24,7 @@ from durable_lambda.clock import Clock
 from durable_lambda.exceptions import CheckpointError, OrphanedChildException
 from durable_lambda.identifier import enclosing_operation_ids
 from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate, whole_millis
+from durable_lambda.managed_limits import ManagedLimits
 from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError, Store
 from durable_lambda.transitions import Transition, apply_update
 
@@ -70,10 +71,16 @@ class CheckpointWriter:
     """
 
     def __init__(
-        self, store: Store, lease: Lease, lock: threading.Lock, queue: CheckpointQueue
+        self,
+        store: Store,
+        lease: Lease,
+        lock: threading.Lock,
+        queue: CheckpointQueue,
+        limits: ManagedLimits | None = None,
     ) -> None:
         self._store = store
         self._lease = lease
+        self._limits = limits
         self._lock = lock
         self._queue = queue
         self._written = 0
@@ -141,8 +148,10 @@ class CheckpointWriter:
                 batch = CheckpointBatch()
                 for transition in taken:
                     batch.add(transition)
+                if self._limits is not None:
+                    self._limits.admit(batch)
                 self._store.write(self._lease, batch)
-        except LeaseLostError as e:
+        except (LeaseLostError, CheckpointError) as e:
             self._fail(e)
             raise
         except Exception as e:
@@ -208,7 +217,9 @@ class CheckpointWriter:
 class ExecutionState:
     """The operations of one execution as this invocation sees them."""
 
-    def __init__(self, lease: Lease, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, lease: Lease, store: Store, clock: Clock, *, managed_limits: bool = False
+    ) -> None:
         self.durable_execution_arn = lease.execution.execution_id
         self.input_payload = lease.execution.input_payload
         self.clock = clock
@@ -217,7 +228,8 @@ class ExecutionState:
         # every checkpoint, and a second one held alongside doubled the waits.
         self._lock = threading.Lock()
         self._queue = CheckpointQueue()
-        self._writer = CheckpointWriter(store, lease, self._lock, self._queue)
+        limits = ManagedLimits(lease.operations) if managed_limits else None
+        self._writer = CheckpointWriter(store, lease, self._lock, self._queue, limits)
         self._durable_once_queued = store.volatile
         self._orphaned_scopes: set[str] = set()
         self._branch_pools: list[ThreadPoolExecutor] = []

@@ -5,12 +5,14 @@ it invokes registered handlers with a resume event, invokes again what a
 fired timer or a crash left to do, times executions out, stops them, and
 starts the targets of chained invokes. Timers run on the wall clock, or on a
 skipping clock that jumps to the next timer whenever nothing else can happen
-(tests: no waiting for waits, retries or timeouts).
+(tests: no waiting for waits, retries or callback timeouts; execution
+timeouts keep to the wall clock, as on the AWS testing SDK's runner).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import logging
@@ -36,6 +38,7 @@ from durable_lambda.lambda_service import ErrorObject, Operation, OperationStatu
 from durable_lambda.local import process_identity
 from durable_lambda.local.callback_key import callback_key_for
 from durable_lambda.local.clock import SkippingClock
+from durable_lambda.local.deadlines import WallClockDeadlines
 from durable_lambda.local.invoker import (
     Crashed,
     InvocationRequest,
@@ -109,6 +112,8 @@ class LocalEngine:
         store: Where executions live; by default a ``MemoryStore`` (a
             temporary SQLite file with process isolation).
         skip_time: Jump over timers instead of waiting for them in real time.
+            Execution timeouts still run on the wall clock: time skipped does
+            not count toward them.
         invocation_isolation: "thread" (default) runs invocations in engine
             threads; "process" runs each in a worker process, so a handler
             that kills its process is a crashed invocation that is invoked
@@ -123,6 +128,10 @@ class LocalEngine:
             or fresh for an in-memory store.
         callback_port: Port of the callback HTTP server on 127.0.0.1; 0 lets
             the operating system choose (see ``callback_endpoint``).
+        managed_limits: Hold executions to the managed service's limits
+            (3,000 operations, 256 KiB per step result or error): a checkpoint
+            past them fails the execution as the service makes it fail
+            (``durable_lambda.managed_limits``).
     """
 
     def __init__(
@@ -137,6 +146,7 @@ class LocalEngine:
         max_concurrent_invocations: int = 8,
         callback_key: bytes | None = None,
         callback_port: int = 0,
+        managed_limits: bool = False,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
             msg = (
@@ -177,6 +187,7 @@ class LocalEngine:
                 self._callback_server.endpoint,
                 LocalTargets(self._targets, self._start_target_later),
                 lease_holder=process_identity.current(),
+                managed_limits=managed_limits,
             )
             self._invoker = self._create_invoker(invocation_isolation)
         except BaseException:
@@ -185,6 +196,7 @@ class LocalEngine:
         self._pool = ThreadPoolExecutor(
             max_workers=max_concurrent_invocations, thread_name_prefix="invocation"
         )
+        self._deadlines = WallClockDeadlines(self._time_out) if skip_time else None
         self._timers = threading.Thread(target=self._run_timers, name="timers", daemon=True)
         self._timers.start()
 
@@ -206,6 +218,7 @@ class LocalEngine:
             start_target=self._start_target_later,
             callback_key=self.backend.callback_key,
             callback_endpoint=self.backend.callback_endpoint,
+            managed_limits=self.backend.managed_limits,
         )
 
     # region functions and executions
@@ -294,6 +307,22 @@ class LocalEngine:
         )
         return record.execution_id
 
+    def _create_execution(self, new: NewExecution) -> tuple[ExecutionRecord, bool]:
+        """Create an execution; while the clock skips, its timeout runs on the wall clock."""
+        deadlines = self._deadlines
+        if deadlines is None or new.timeout_seconds is None:
+            return self.store.create_execution(new, self.clock.now())
+        record, created = self.store.create_execution(
+            dataclasses.replace(new, timeout_timer=False), self.clock.now()
+        )
+        if created:
+            deadlines.arm(record.execution_id, new.timeout_seconds)
+        return record, created
+
+    def _time_out(self, execution_id: str) -> None:
+        if self.store.time_out_execution(execution_id, self.clock.now()):
+            self._notify()
+
     def invoke(self, execution_id: str) -> None:
         """Invoke the execution's function (again); a no-op when nothing is to be done."""
         with self._cond:
@@ -317,7 +346,7 @@ class LocalEngine:
             if reserved:
                 self._running.add(execution_id)
         try:
-            record, created = self.store.create_execution(new, self.clock.now())
+            record, created = self._create_execution(new)
         except BaseException:
             if reserved:
                 self._settled(execution_id)
@@ -528,6 +557,8 @@ class LocalEngine:
             self._closed = True
             self._cond.notify_all()
         self._timers.join()
+        if self._deadlines is not None:
+            self._deadlines.close()
         self._pool.shutdown(wait=True)
         self._invoker.close()
         self.store.close()

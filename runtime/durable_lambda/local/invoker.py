@@ -170,8 +170,9 @@ class ProcessInvoker:
 
     ``open_store`` (picklable) opens the engine's store in a worker;
     ``clock_offset`` tells workers how far the engine's clock runs ahead of
-    wall-clock time; ``callback_key`` and ``callback_endpoint`` travel with
-    each invocation, as the rest of the worker's backend; ``targets`` is what
+    wall-clock time; ``callback_key``, ``callback_endpoint`` and
+    ``managed_limits`` travel with each invocation, as the rest of the
+    worker's backend; ``targets`` is what
     workers resolve chained invoke targets against, and ``start_target``
     receives the targets they start.
     """
@@ -185,6 +186,7 @@ class ProcessInvoker:
         start_target: Callable[[ChainedInvokeRequest], None],
         callback_key: bytes | None = None,
         callback_endpoint: str | None = None,
+        managed_limits: bool = False,
     ) -> None:
         if _importing_main_module_in_worker():
             # A worker re-running a script that starts an engine at import: end
@@ -196,6 +198,7 @@ class ProcessInvoker:
         self._start_target = start_target
         self._callback_key = callback_key
         self._callback_endpoint = callback_endpoint
+        self._managed_limits = managed_limits
         self._idle: list[_Worker] = [_Worker()]
         self._lock = threading.Lock()
         self._closed = False
@@ -227,6 +230,7 @@ class ProcessInvoker:
             "clock_offset": offset.total_seconds() if offset is not None else None,
             "callback_key": self._callback_key,
             "callback_endpoint": self._callback_endpoint,
+            "managed_limits": self._managed_limits,
             "targets": self._targets(),
             "log_level": logging.getLogger().getEffectiveLevel(),
         }

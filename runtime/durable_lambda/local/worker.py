@@ -94,6 +94,7 @@ def serve(connection: Connection) -> None:
                 request["callback_endpoint"],
                 LocalTargets(request["targets"], lambda target: send(("start_target", target))),
                 lease_holder=process_identity.current(),
+                managed_limits=request["managed_limits"],
             ),
             timeout_seconds=request["timeout_seconds"],
         )

@@ -162,6 +162,10 @@ class NewExecution:
     parent_execution_id: str | None = None
     """The execution whose chained invoke started this one."""
     parent_operation_id: str | None = None
+    timeout_timer: bool = True
+    """Whether the store sets the timer that times the execution out after
+    ``timeout_seconds``. False: the caller keeps the time itself and calls
+    ``time_out_execution`` (an engine that skips time does, on the wall clock)."""
 
 
 @dataclass(frozen=True)
@@ -550,6 +554,13 @@ class Store(Protocol):
         Fences off a running invocation (as a timeout does) and, in the same
         write, stops the children it started that still run. False when the
         execution had already ended.
+        """
+        ...
+
+    def time_out_execution(self, execution_id: str, now: datetime.datetime) -> bool:
+        """End a RUNNING execution as TIMED_OUT, as its timeout timer does when it fires.
+
+        False when the execution had already ended.
         """
         ...
 

@@ -170,6 +170,7 @@ class MemoryStore:
             self._clear_start_target_timer(undo, new)
             if new.timeout_seconds is not None:
                 details["ExecutionTimeout"] = new.timeout_seconds
+            if new.timeout_seconds is not None and new.timeout_timer:
                 due = now + datetime.timedelta(seconds=new.timeout_seconds)
                 self._set_timer(undo, new.execution_id, EXECUTION_TIMEOUT_TIMER, due)
             execution.events.append(execution_event("ExecutionStarted", now, details))
@@ -378,8 +379,7 @@ class MemoryStore:
                 return True
             self._clear_timer(undo, execution_id, key)
             if key == EXECUTION_TIMEOUT_TIMER:
-                error = timed_out_error(execution.record.timeout_seconds)
-                self._terminate(undo, execution, ExecutionStatus.TIMED_OUT, now, error)
+                self._time_out(undo, execution, now)
                 return False
             operation_timer = parse_operation_timer(key)
             if operation_timer is None:
@@ -516,6 +516,19 @@ class MemoryStore:
                 return False
             self._terminate(undo, execution, ExecutionStatus.STOPPED, now, error)
         return True
+
+    def time_out_execution(self, execution_id: str, now: datetime.datetime) -> bool:
+        now = _stored_time(now)
+        with self._lock, _Undo() as undo:
+            execution = self._execution(execution_id)
+            if not execution.running:
+                return False
+            self._time_out(undo, execution, now)
+        return True
+
+    def _time_out(self, undo: _Undo, execution: _Execution, now: datetime.datetime) -> None:
+        error = timed_out_error(execution.record.timeout_seconds)
+        self._terminate(undo, execution, ExecutionStatus.TIMED_OUT, now, error)
 
     # endregion
     # region reads

@@ -254,6 +254,7 @@ class SqliteStore:
             self._clear_start_target_timer(db, new)
             if new.timeout_seconds is not None:
                 details["ExecutionTimeout"] = new.timeout_seconds
+            if new.timeout_seconds is not None and new.timeout_timer:
                 due = now + datetime.timedelta(seconds=new.timeout_seconds)
                 self._set_timer(db, new.execution_id, EXECUTION_TIMEOUT_TIMER, due)
             self._append_events(
@@ -623,15 +624,27 @@ class SqliteStore:
 
     def stop_execution(self, execution_id: str, now: datetime.datetime, error: ErrorObject) -> bool:
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
-            ).fetchone()
-            if row is None:
-                raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
-            if row[0] != ExecutionStatus.RUNNING.value:
+            if not self._is_running(db, execution_id):
                 return False
             self._terminate(db, execution_id, ExecutionStatus.STOPPED, now, error)
         return True
+
+    def time_out_execution(self, execution_id: str, now: datetime.datetime) -> bool:
+        with self._transaction() as db:
+            if not self._is_running(db, execution_id):
+                return False
+            self._time_out(db, execution_id, now)
+        return True
+
+    @staticmethod
+    def _is_running(db: sqlite3.Connection, execution_id: str) -> bool:
+        """Whether the execution is RUNNING; ExecutionNotFoundError when there is none."""
+        row = db.execute(
+            "SELECT status FROM executions WHERE execution_id = ?", (execution_id,)
+        ).fetchone()
+        if row is None:
+            raise ExecutionNotFoundError(f"No execution with id {execution_id!r}")
+        return bool(row[0] == ExecutionStatus.RUNNING.value)
 
     # endregion
     # region reads

@@ -1,9 +1,10 @@
 """Testing durable handlers on the local engine, as with the AWS testing SDK."""
 
+from durable_lambda.__about__ import __version__
+from durable_lambda.testing.exceptions import DurableFunctionsTestError
 from durable_lambda.testing.results import (
     CallbackOperation,
     ContextOperation,
-    DurableFunctionsTestError,
     DurableFunctionTestResult,
     ExecutionOperation,
     InvokeOperation,
@@ -28,4 +29,5 @@ __all__ = [
     "Operation",
     "StepOperation",
     "WaitOperation",
+    "__version__",
 ]

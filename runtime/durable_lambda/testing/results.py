@@ -16,10 +16,7 @@ from durable_lambda.lambda_service import (
     Operation as RecordedOperation,
 )
 from durable_lambda.store.contract import ExecutionRecord, ExecutionStatus
-
-
-class DurableFunctionsTestError(Exception):
-    """A test asked for something the execution does not have."""
+from durable_lambda.testing.exceptions import DurableFunctionsTestError
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ class _Children(_FindsOperations):
     child_operations: list[Operation] = field(default_factory=list, kw_only=True)
 
     def _searched(self) -> tuple[list[Operation], str]:
-        return self.child_operations, "Child operation"
+        return self.child_operations, "Child Operation"
 
 
 @dataclass(frozen=True)
