@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -43,6 +45,49 @@ def test_an_http_server_is_imported_only_when_an_engine_starts_one() -> None:
         "print(*servers())"
     )
     assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False", "True"]
+
+
+RUNTIME_MODULES = [
+    "durable_lambda.backend",
+    "durable_lambda.callback_ids",
+    "durable_lambda.chained",
+    "durable_lambda.concurrency.executor",
+    "durable_lambda.concurrency.models",
+    "durable_lambda.config",
+    "durable_lambda.history",
+    "durable_lambda.invocation",
+    "durable_lambda.operation.base",
+    "durable_lambda.operation.batch",
+    "durable_lambda.operation.callback",
+    "durable_lambda.operation.child",
+    "durable_lambda.operation.invoke",
+    "durable_lambda.operation.map",
+    "durable_lambda.operation.parallel",
+    "durable_lambda.operation.step",
+    "durable_lambda.operation.wait",
+    "durable_lambda.operation.wait_for_condition",
+    "durable_lambda.retries",
+    "durable_lambda.serdes",
+    "durable_lambda.state",
+    "durable_lambda.store.contract",
+    "durable_lambda.transitions",
+    "durable_lambda.waits",
+]
+"""What operations run on: loaded by the first invocation, not by a handler's imports."""
+
+
+@pytest.mark.parametrize(
+    "handler_imports",
+    [
+        "import durable_lambda",
+        "from durable_lambda import DurableContext, StepContext, durable_execution, durable_step",
+    ],
+)
+def test_a_handlers_imports_load_none_of_the_runtime(handler_imports: str) -> None:
+    probe = f"import sys; {handler_imports}; print(*sorted(sys.modules))"
+    loaded = set(_run(sys.executable, "-c", probe).stdout.split())
+    assert "durable_lambda.context" in loaded
+    assert sorted(loaded.intersection(RUNTIME_MODULES)) == []
 
 
 def test_the_cdk_app_synthesizes(tmp_path: Path) -> None:

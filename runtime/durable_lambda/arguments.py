@@ -8,11 +8,14 @@ says which argument is wrong before anything is recorded.
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Sequence
 
 from durable_lambda.exceptions import ValidationError
 
 _SHOWN_STRING_LENGTH = 60
+_CONFIG_MODULES = ("durable_lambda.config", "durable_lambda.waits")
+"""Where the public configuration classes are defined."""
 _DESCRIPTIONS: dict[type, str] = {
     str: "a string",
     Sequence: "a sequence (list or tuple)",
@@ -56,10 +59,36 @@ def require_instance(argument: str, value: object, kind: type, *, optional: bool
     require(isinstance(value, kind) or (optional and value is None), argument, value, description)
 
 
-def require_name_and_config(operation: str, name: object, config: object, kind: type) -> None:
+def require_config(
+    argument: str, value: object, kind: str, example: str = "", *, optional: bool = False
+) -> None:
+    """``value`` must be an instance of the public configuration class named ``kind``.
+
+    Found by name, without importing it: a caller that built such a value has
+    loaded its module already, so if it is not loaded, ``value`` is not one.
+    """
+    kind_class = next(
+        (
+            found
+            for module in _CONFIG_MODULES
+            if (found := getattr(sys.modules.get(module), kind, None)) is not None
+        ),
+        None,
+    )
+    valid = (optional and value is None) or (
+        kind_class is not None and isinstance(value, kind_class)
+    )
+    article = "an" if kind[0] in "AEIOU" else "a"
+    description = f"{article} {kind}" + (f", {example}" if example else "")
+    if optional:
+        description += " or None"
+    require(valid, argument, value, description)
+
+
+def require_name_and_config(operation: str, name: object, config: object, kind: str) -> None:
     """An operation's optional ``name`` (a string) and ``config`` (a ``kind``)."""
     require_instance(f"{operation} name", name, str, optional=True)
-    require_instance(f"{operation} config", config, kind, optional=True)
+    require_config(f"{operation} config", config, kind, optional=True)
 
 
 def require_seconds_from(

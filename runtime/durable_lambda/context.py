@@ -6,26 +6,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+import durable_lambda.operation as operations
 from durable_lambda.arguments import (
     require,
     require_callable,
+    require_config,
     require_instance,
     require_name_and_config,
-)
-from durable_lambda.backend import backend_for
-from durable_lambda.concurrency.models import BatchResult
-from durable_lambda.config import (
-    CallbackConfig,
-    ChildConfig,
-    Duration,
-    InvokeConfig,
-    MapConfig,
-    ParallelBranch,
-    ParallelConfig,
-    StepConfig,
-    WaitForCallbackConfig,
 )
 from durable_lambda.exceptions import (
     CallbackError,
@@ -36,22 +25,8 @@ from durable_lambda.exceptions import (
 )
 from durable_lambda.identifier import OperationIdentifier, operation_id_for
 from durable_lambda.lambda_service import OperationSubType, OperationType
+from durable_lambda.lazy import lazy_exports
 from durable_lambda.logger import Logger
-from durable_lambda.operation.callback import (
-    FAILED_STATUSES,
-    Callback,
-    callback_failure,
-    create_callback,
-    wait_for_callback_handler,
-)
-from durable_lambda.operation.child import run_child
-from durable_lambda.operation.invoke import invoke as run_invoke
-from durable_lambda.operation.map import map_handler
-from durable_lambda.operation.parallel import parallel_handler
-from durable_lambda.operation.step import run_step
-from durable_lambda.operation.wait import wait as run_wait
-from durable_lambda.operation.wait_for_condition import WaitForConditionOperation
-from durable_lambda.state import ExecutionState
 from durable_lambda.types import (
     LambdaContext,
     LoggerInterface,
@@ -59,7 +34,26 @@ from durable_lambda.types import (
     WaitForCallbackContext,
     WaitForConditionCheckContext,
 )
-from durable_lambda.waits import WaitForConditionConfig
+
+# Importing the context loads no operation: each operation's module (and the
+# configuration, state and store code it runs on) loads when the first
+# operation of its kind runs, as ``operations.step`` and the like are named.
+if TYPE_CHECKING:
+    from durable_lambda.concurrency.models import BatchResult
+    from durable_lambda.config import (
+        CallbackConfig,
+        ChildConfig,
+        Duration,
+        InvokeConfig,
+        MapConfig,
+        ParallelBranch,
+        ParallelConfig,
+        StepConfig,
+        WaitForCallbackConfig,
+    )
+    from durable_lambda.operation.callback import Callback
+    from durable_lambda.state import ExecutionState
+    from durable_lambda.waits import WaitForConditionConfig
 
 __all__ = [
     "Callback",
@@ -73,6 +67,12 @@ __all__ = [
     "durable_wait_for_callback",
     "durable_with_child_context",
 ]
+
+_LAZY = {"durable_lambda.operation.callback": ("Callback",)}
+"""Exported names whose modules load on first access, by module."""
+
+if not TYPE_CHECKING:  # type checkers take the names from the imports above
+    __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,8 @@ def durable_parallel_branch(
         func: Callable[Concatenate[DurableContext, Params], T],
     ) -> Callable[Params, ParallelBranch[T]]:
         def wrapper(*args: Params.args, **kwargs: Params.kwargs) -> ParallelBranch[T]:
+            from durable_lambda.config import ParallelBranch  # noqa: PLC0415
+
             def function_with_arguments(ctx: DurableContext) -> T:
                 return func(ctx, *args, **kwargs)
 
@@ -197,7 +199,6 @@ class _OperationScope:
         self._context._end_operation(resumed_here=self._resumes_here)
 
 
-_DEFAULT_STEP_CONFIG = StepConfig()
 _STEP = OperationSubType.STEP.value
 
 
@@ -332,28 +333,23 @@ class DurableContext:
         ``func``. Failures are retried by ``config.retry_strategy``.
         """
         require_callable("step func", func)
-        require_name_and_config("step", name, config, StepConfig)
+        require_name_and_config("step", name, config, "StepConfig")
         step_name = self._resolve_step_name(name, func)
-        config = config or _DEFAULT_STEP_CONFIG
+        config = config or operations.step.DEFAULT_CONFIG
         sub_type = config.sub_type or _STEP
         with self._operation(sub_type, step_name, OperationType.STEP) as identifier:
-            return run_step(func, config, self.state, identifier, self.logger)
+            return operations.step.run_step(func, config, self.state, identifier, self.logger)
 
     def wait(self, duration: Duration, name: str | None = None) -> None:
         """Suspend the execution for ``duration`` (at least one second)."""
-        require(
-            isinstance(duration, Duration),
-            "wait duration",
-            duration,
-            "a Duration, such as Duration.from_seconds(5)",
-        )
+        require_config("wait duration", duration, "Duration", "such as Duration.from_seconds(5)")
         require_instance("wait name", name, str, optional=True)
         seconds = duration.to_seconds()
         if seconds < 1:
             msg = f"duration must be at least 1 second, got: {seconds}"
             raise ValidationError(msg)
         with self._operation(OperationSubType.WAIT.value, name, OperationType.WAIT) as identifier:
-            run_wait(self.state, identifier, seconds)
+            operations.wait.wait(self.state, identifier, seconds)
 
     def run_in_child_context(
         self,
@@ -363,12 +359,13 @@ class DurableContext:
     ) -> T:
         """Run ``func`` with a child context and record its result as one operation."""
         require_callable("run_in_child_context func", func)
-        require_name_and_config("run_in_child_context", name, config, ChildConfig)
+        require_name_and_config("run_in_child_context", name, config, "ChildConfig")
         step_name = self._resolve_step_name(name, func)
         sub_type = (
             config.sub_type if config else None
         ) or OperationSubType.RUN_IN_CHILD_CONTEXT.value
-        return self._run_in_child_context(func, step_name, config or ChildConfig(), sub_type)
+        child_config: ChildConfig[T] = config or operations.child.DEFAULT_CONFIG
+        return self._run_in_child_context(func, step_name, child_config, sub_type)
 
     def _run_in_child_context(
         self,
@@ -379,7 +376,7 @@ class DurableContext:
     ) -> T:
         with self._operation(sub_type, name, OperationType.CONTEXT) as identifier:
             child = self.create_child_context(identifier.operation_id, is_virtual=config.is_virtual)
-            return run_child(lambda: func(child), self.state, identifier, config)
+            return operations.child.run_child(lambda: func(child), self.state, identifier, config)
 
     # endregion
     # region callbacks and conditions
@@ -393,11 +390,16 @@ class DurableContext:
         with success, failure or heartbeats. ``result()`` suspends the
         execution until the callback succeeds, fails or times out.
         """
-        require_name_and_config("create_callback", name, config, CallbackConfig)
+        require_name_and_config("create_callback", name, config, "CallbackConfig")
+        from durable_lambda.backend import backend_for  # noqa: PLC0415
+        from durable_lambda.config import CallbackConfig  # noqa: PLC0415
+
         config = config or CallbackConfig()
         sub_type = config.sub_type or OperationSubType.CALLBACK.value
         with self._operation(sub_type, name, OperationType.CALLBACK) as identifier:
-            return create_callback(self.state, identifier, config, backend_for(self.lambda_context))
+            return operations.callback.create_callback(
+                self.state, identifier, config, backend_for(self.lambda_context)
+            )
 
     def wait_for_callback(
         self,
@@ -412,18 +414,20 @@ class DurableContext:
         and CallbackSubmitterError when the submitter step failed.
         """
         require_callable("wait_for_callback submitter", submitter)
-        require_name_and_config("wait_for_callback", name, config, WaitForCallbackConfig)
+        require_name_and_config("wait_for_callback", name, config, "WaitForCallbackConfig")
         step_name = self._resolve_step_name(name, submitter)
         callback_operation_id = operation_id_for(self._peek_next_operation_id(), 1)
 
         def wait_in_child_context(context: DurableContext) -> Any:
-            return wait_for_callback_handler(context, submitter, step_name, config)
+            return operations.callback.wait_for_callback_handler(
+                context, submitter, step_name, config
+            )
 
         try:
             return self._run_in_child_context(
                 wait_in_child_context,
                 step_name,
-                ChildConfig(),
+                operations.child.DEFAULT_CONFIG,
                 OperationSubType.WAIT_FOR_CALLBACK.value,
             )
         except ChildContextError as e:
@@ -432,8 +436,8 @@ class DurableContext:
                 # Raised from the callback's own record, so it carries the
                 # ErrorType the external system sent, as create_callback's does.
                 callback = self.state.get(callback_operation_id)
-                if callback is not None and callback.status in FAILED_STATUSES:
-                    raise callback_failure(callback) from e
+                if callback is not None and callback.status in operations.callback.FAILED_STATUSES:
+                    raise operations.callback.callback_failure(callback) from e
                 raise inner from e
             if isinstance(inner, StepError):
                 raise CallbackSubmitterError(
@@ -463,12 +467,12 @@ class DurableContext:
             msg = "`config` is required for wait_for_condition"
             raise ValidationError(msg)
         require_callable("wait_for_condition check", check)
-        require_instance("wait_for_condition config", config, WaitForConditionConfig)
+        require_config("wait_for_condition config", config, "WaitForConditionConfig")
         require_instance("wait_for_condition name", name, str, optional=True)
         with self._operation(
             OperationSubType.WAIT_FOR_CONDITION.value, name, OperationType.STEP
         ) as identifier:
-            return WaitForConditionOperation(
+            return operations.wait_for_condition.WaitForConditionOperation(
                 check, config, self.state, identifier, self.logger
             ).process()
 
@@ -497,11 +501,13 @@ class DurableContext:
             function_name,
             "a non-empty string",
         )
-        require_name_and_config("invoke", name, config, InvokeConfig)
+        require_name_and_config("invoke", name, config, "InvokeConfig")
+        from durable_lambda.config import InvokeConfig  # noqa: PLC0415
+
         with self._operation(
             OperationSubType.CHAINED_INVOKE.value, name, OperationType.CHAINED_INVOKE
         ) as identifier:
-            return run_invoke(
+            return operations.invoke.invoke(
                 function_name,
                 payload,
                 self.state,
@@ -530,7 +536,7 @@ class DurableContext:
         """
         require_instance("map inputs", inputs, Sequence)
         require_callable("map func", func)
-        require_name_and_config("map", name, config, MapConfig)
+        require_name_and_config("map", name, config, "MapConfig")
         if config is not None:
             config.completion_config._validate_for_total(len(inputs))
         map_name = self._resolve_step_name(name, func)
@@ -538,7 +544,7 @@ class DurableContext:
             OperationSubType.MAP.value, map_name, OperationType.CONTEXT
         ) as identifier:
             map_context = self.create_child_context(identifier.operation_id)
-            return map_handler(
+            return operations.map.map_handler(
                 inputs,
                 func,
                 config,
@@ -564,14 +570,14 @@ class DurableContext:
         require_instance("parallel functions", functions, Sequence)
         for index, function in enumerate(functions):
             require_callable(f"parallel branch {index}", function)
-        require_name_and_config("parallel", name, config, ParallelConfig)
+        require_name_and_config("parallel", name, config, "ParallelConfig")
         if config is not None:
             config.completion_config._validate_for_total(len(functions))
         with self._operation(
             OperationSubType.PARALLEL.value, name, OperationType.CONTEXT
         ) as identifier:
             parallel_context = self.create_child_context(identifier.operation_id)
-            return parallel_handler(
+            return operations.parallel.parallel_handler(
                 functions,
                 config,
                 state=self.state,

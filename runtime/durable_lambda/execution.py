@@ -7,12 +7,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from durable_lambda.backend import backend_for
 from durable_lambda.context import DurableContext
 from durable_lambda.exceptions import ValidationError
-from durable_lambda.invocation import run_invocation
 from durable_lambda.lambda_service import InvocationStatus
-from durable_lambda.store.contract import NewExecution
 from durable_lambda.types import LambdaContext
 
 __all__ = ["InvocationStatus", "durable_execution"]
@@ -37,6 +34,11 @@ def durable_execution(
 
     @functools.wraps(func)
     def wrapper(event: Any, lambda_context: LambdaContext) -> dict[str, Any]:
+        # The runtime loads with the first invocation, not with the handler's module.
+        from durable_lambda.backend import backend_for  # noqa: PLC0415
+        from durable_lambda.invocation import run_invocation  # noqa: PLC0415
+        from durable_lambda.store.contract import NewExecution  # noqa: PLC0415
+
         backend = backend_for(lambda_context)
         if isinstance(event, Mapping) and isinstance(event.get(RESUME_KEY), str):
             execution_id: str = event[RESUME_KEY]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from durable_lambda.config import ChildConfig
 from durable_lambda.exceptions import (
@@ -23,6 +23,9 @@ from durable_lambda.operation.base import raise_recorded_error, recorded_result,
 from durable_lambda.state import ExecutionState, Record
 
 T = TypeVar("T")
+
+DEFAULT_CONFIG: ChildConfig[Any] = ChildConfig()
+"""The configuration of a child context run without one."""
 
 CHECKPOINT_SIZE_LIMIT_BYTES = 256 * 1024
 """A child result larger than this is not recorded; replay re-runs the child."""

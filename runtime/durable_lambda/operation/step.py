@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+DEFAULT_CONFIG = StepConfig()
+"""The configuration of a step run without one."""
+
 
 def run_step(
     func: Callable[[StepContext], T],
