@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,3 +240,37 @@ def test_the_index_survives_reopening_the_store(store: SqliteStore) -> None:
         reopened.close()
     events = [json.dumps(e) for e in store.get_history("exec-1")]
     assert any("CallbackSucceeded" in e for e in events)
+
+
+def test_a_callback_times_out_in_a_process_where_no_callback_ran(tmp_path: Path) -> None:
+    # A restarted engine fires the timeouts of callbacks created before it
+    # started: the callback operation's transitions load with them.
+    store = SqliteStore(str(tmp_path / "store.sqlite3"))
+    lease = start_execution(store)
+    callback_id = callback_id_for(KEY, "exec-1", "1")
+    started = apply_update(
+        OperationUpdate(
+            "1",
+            OperationType.CALLBACK,
+            OperationAction.START,
+            sub_type="Callback",
+            callback_options=CallbackOptions(timeout_seconds=5, token_hash=token_hash(callback_id)),
+        ),
+        None,
+        at(1),
+    )
+    batch = CheckpointBatch()
+    batch.add(started)
+    store.write(lease, batch)
+    store.close()
+    probe = (
+        "import datetime, sys; from durable_lambda.store import SqliteStore; "
+        f"store = SqliteStore({str(tmp_path / 'store.sqlite3')!r}); "
+        "now = datetime.datetime(2026, 1, 1, 0, 1, tzinfo=datetime.UTC); "
+        "print(store.fire_timer('exec-1', 'callback-timeout:1', now), "
+        "store.get_operations('exec-1')[0].status.value)"
+    )
+    fired = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+    )
+    assert fired.stdout.split() == ["True", "TIMED_OUT"], fired.stderr

@@ -11,6 +11,7 @@ atomically; nothing here does I/O.
 from __future__ import annotations
 
 import datetime
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -240,6 +241,23 @@ _UPDATE_HANDLERS: dict[str, UpdateHandler] = {
 }
 
 
+_DEFINING_MODULES: dict[str, str] = {
+    OperationType.CALLBACK._value_: "durable_lambda.operation.callback",
+    OperationType.CHAINED_INVOKE._value_: "durable_lambda.operation.invoke",
+}
+"""Where the transitions of operation types defined in their own modules live.
+
+Operation modules load on first use, and a store may apply a transition (a
+timer, an outside outcome) before any operation of that type ran in this
+process: the module is then imported on the spot."""
+
+
+def _load_definition(operation_type: OperationType) -> None:
+    module = _DEFINING_MODULES.get(operation_type._value_)
+    if module is not None:
+        importlib.import_module(module)
+
+
 def register_update_handler(operation_type: OperationType, handler: UpdateHandler) -> None:
     """Add the transitions of an operation type defined in its own module."""
     _UPDATE_HANDLERS[operation_type._value_] = handler
@@ -251,7 +269,10 @@ def apply_update(
     """The transition a checkpoint causes."""
     handler = _UPDATE_HANDLERS.get(update.operation_type._value_)
     if handler is None:
-        raise invalid_update(update)
+        _load_definition(update.operation_type)
+        handler = _UPDATE_HANDLERS.get(update.operation_type._value_)
+        if handler is None:
+            raise invalid_update(update)
     return handler(update, current, now)
 
 
@@ -295,6 +316,9 @@ def register_timer_handler(operation_type: OperationType, handler: TimerHandler)
 def on_timer(operation: Operation, kind: str, now: datetime.datetime) -> Transition | None:
     """The transition when an operation's timer fires; None if it no longer waits."""
     handler = _TIMER_HANDLERS.get(operation.operation_type._value_)
+    if handler is None:
+        _load_definition(operation.operation_type)
+        handler = _TIMER_HANDLERS.get(operation.operation_type._value_)
     return handler(operation, kind, now) if handler else None
 
 
@@ -322,6 +346,9 @@ def on_completion(
 ) -> Transition | None:
     """The transition an outside outcome causes; None if the operation no longer waits."""
     handler = _COMPLETION_HANDLERS.get(operation.operation_type._value_)
+    if handler is None:
+        _load_definition(operation.operation_type)
+        handler = _COMPLETION_HANDLERS.get(operation.operation_type._value_)
     if handler is None:
         msg = (
             f"A {operation.operation_type.value} operation cannot be completed from outside "
