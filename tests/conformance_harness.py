@@ -10,6 +10,7 @@ functions a handler invokes).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -24,10 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
+from stores import opened_store
 
 from durable_lambda.concurrency.models import BatchResult
 from durable_lambda.local.engine import InvocationIsolation
-from durable_lambda.store import SqliteStore
 from durable_lambda.store.contract import ExecutionStatus, Store
 from durable_lambda.testing import DurableFunctionTestRunner
 
@@ -162,17 +163,21 @@ class Suite:
     def check(self, requirement_id: str, caplog: pytest.LogCaptureFixture) -> None:
         """Run the requirement's handler and match result, history and logs.
 
-        Handlers run in threads run twice: on the test runner's default store
-        (in memory) and on SQLite in memory, so both stores meet every requirement.
+        Handlers run in threads run on every store: the test runner's default
+        (in memory), SQLite in memory and DynamoDB (moto, in this process), so
+        each store meets every requirement.
         """
         registration = self.registrations.get(requirement_id)
         assert registration is not None, f"no handler registered for {self.name} {requirement_id}"
-        stores: list[Callable[[], Store | None]] = [lambda: None]
-        if registration.isolation == "thread":
-            stores.append(SqliteStore)
-        for store in stores:
+        kinds = [None] + (
+            ["sqlite-memory", "dynamodb"] if registration.isolation == "thread" else []
+        )
+        for kind in kinds:
             caplog.clear()
-            self._check_on(store(), requirement_id, registration, caplog)
+            with (
+                contextlib.nullcontext(None) if kind is None else opened_store(kind, Path())
+            ) as store:
+                self._check_on(store, requirement_id, registration, caplog)
 
     def _check_on(
         self,

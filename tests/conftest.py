@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stores import STORE_KINDS, open_store
+from stores import STORE_KINDS, opened_store
 
 from durable_lambda.store import Store
 
@@ -36,9 +36,8 @@ def journals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A new store of each kind the contract suite runs on."""
-    opened = open_store(request.param, tmp_path)
-    yield opened
-    opened.close()
+    with opened_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
 
 from durable_lambda.lambda_service import (
     OperationAction,
@@ -21,25 +28,56 @@ from durable_lambda.store import (
     Store,
 )
 from durable_lambda.store.contract import REINVOKE_TIMER
+from durable_lambda.store.dynamodb import DynamoDBStore, create_table
 from durable_lambda.transitions import apply_update, parse_operation_timer
 
+REGION = "us-east-1"
+TABLE = "durable-executions"
+BUCKET = "durable-payloads"
 T0 = datetime.datetime(2026, 11, 25, 8, 0, tzinfo=datetime.UTC)
 FAR_FUTURE = T0 + datetime.timedelta(days=10**5)
 
-STORE_KINDS = ["memory", "sqlite-memory", "sqlite-file"]
+STORE_KINDS = ["memory", "sqlite-memory", "sqlite-file", "dynamodb"]
 
 
 def at(seconds: float) -> datetime.datetime:
     return T0 + datetime.timedelta(seconds=seconds)
 
 
-def open_store(kind: str, folder: Path) -> Store:
-    """A new, empty store of ``kind`` (one of ``STORE_KINDS``)."""
-    if kind == "memory":
-        return MemoryStore()
-    if kind == "sqlite-memory":
-        return SqliteStore()
-    return SqliteStore(str(folder / "store.sqlite3"))
+@contextlib.contextmanager
+def opened_store(kind: str, folder: Path) -> Iterator[Store]:
+    """A new, empty store of ``kind`` (one of ``STORE_KINDS``), closed afterwards.
+
+    DynamoDB is moto's, in this process: a table and a payload bucket made for
+    the store alone.
+    """
+    if kind == "dynamodb":
+        with aws_table() as store:
+            yield store
+        return
+    store: Store = {
+        "memory": MemoryStore,
+        "sqlite-memory": SqliteStore,
+        "sqlite-file": lambda: SqliteStore(str(folder / "store.sqlite3")),
+    }[kind]()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def aws_table(config: Config | None = None, **options: Any) -> Iterator[DynamoDBStore]:
+    """A DynamoDB store on moto, with its table and a payload bucket; ``config``
+    configures its client (retries, say)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION, config=config)
+        s3 = boto3.client("s3", region_name=REGION)
+        create_table(client, TABLE)
+        s3.create_bucket(Bucket=BUCKET)
+        options.setdefault("payload_bucket", BUCKET)
+        options.setdefault("client", client)
+        yield DynamoDBStore(TABLE, s3_client=s3, **options)
 
 
 def start(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,7 +39,6 @@ from durable_lambda.store import (
     ExecutionStatus,
     Lease,
     LeaseLostError,
-    MemoryStore,
     NewExecution,
     SqliteStore,
     Succeeded,
@@ -699,20 +697,9 @@ def test_parent_killed_right_after_starting_its_child_starts_one_child(
 
 def _child_executions(runner: DurableFunctionTestRunner) -> list[str]:
     """Ids of the executions in the runner's store that a chained invoke started."""
-    store = runner.engine.store
-    if isinstance(store, MemoryStore):
-        with store._lock:
-            executions = store._executions.values()
-            return [e.record.execution_id for e in executions if e.record.parent_execution_id]
-    assert isinstance(store, SqliteStore)
-    query = "SELECT execution_id FROM executions WHERE parent_execution_id IS NOT NULL"
-    if store.volatile:
-        with store._lock:
-            rows = store._db.execute(f"{query} ORDER BY rowid").fetchall()
-    else:
-        with sqlite3.connect(store.path) as db:
-            rows = db.execute(f"{query} ORDER BY rowid").fetchall()
-    return [row[0] for row in rows]
+    page = runner.engine.store.list_executions(limit=1000)
+    assert page.next_page_token is None
+    return [r.execution_id for r in page.executions if r.parent_execution_id is not None]
 
 
 # endregion

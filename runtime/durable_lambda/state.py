@@ -21,11 +21,21 @@ from enum import Enum
 from queue import Empty, SimpleQueue
 
 from durable_lambda.clock import Clock
-from durable_lambda.exceptions import CheckpointError, OrphanedChildException
+from durable_lambda.exceptions import (
+    CheckpointError,
+    DurableApiErrorCategory,
+    OrphanedChildException,
+)
 from durable_lambda.identifier import enclosing_operation_ids
 from durable_lambda.lambda_service import Operation, OperationType, OperationUpdate, whole_millis
 from durable_lambda.managed_limits import ManagedLimits
-from durable_lambda.store.contract import CheckpointBatch, Lease, LeaseLostError, Store
+from durable_lambda.store.contract import (
+    CheckpointBatch,
+    CheckpointRefusedError,
+    Lease,
+    LeaseLostError,
+    Store,
+)
 from durable_lambda.transitions import Transition, apply_update
 
 ASYNC_LINGER_SECONDS = 0.002
@@ -154,6 +164,11 @@ class CheckpointWriter:
         except (LeaseLostError, CheckpointError) as e:
             self._fail(e)
             raise
+        except CheckpointRefusedError as e:
+            failure = CheckpointError(str(e), DurableApiErrorCategory.EXECUTION)
+            failure.__cause__ = e
+            self._fail(failure)
+            raise failure from e
         except Exception as e:
             failure = CheckpointError(f"Could not record checkpoints: {e}")
             failure.__cause__ = e

@@ -22,6 +22,7 @@ from durable_lambda.store.contract import (
     LeaseLostError,
     NewExecution,
     Store,
+    StoreError,
     Succeeded,
     Suspended,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "NewExecution",
     "SqliteStore",
     "Store",
+    "StoreError",
     "Succeeded",
     "Suspended",
 ]

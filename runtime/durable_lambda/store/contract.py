@@ -141,6 +141,15 @@ PARENT_ENDED_ERROR_TYPE = "Execution.ParentEnded"
 """ErrorType of a child execution stopped because its parent ended."""
 
 
+class StoreError(DurableExecutionsError):
+    """The store could not read or write (unreachable, throttled past its retries,
+    refused for a reason it cannot handle). A write that raised it did not happen."""
+
+
+class CheckpointRefusedError(DurableExecutionsError):
+    """The store refuses this write for good (too large for it): retrying repeats it."""
+
+
 class LeaseLostError(BaseException):
     """This invocation's lease was taken over: it must stop writing and end.
 
@@ -360,17 +369,22 @@ class CheckpointBatch:
     operations: dict[str, Operation] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     timers: dict[str, datetime.datetime | None] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)
+    """The transitions themselves, in order: a store that writes a large batch
+    in parts splits it between them."""
 
     def add(self, transition: Transition) -> None:
         self.operations[transition.operation.operation_id] = transition.operation
         self.events.extend(transition.events)
         for timer in transition.timers:
             self.timers[timer.key] = timer.due
+        self.transitions.append(transition)
 
     def extend(self, other: CheckpointBatch) -> None:
         self.operations.update(other.operations)
         self.events.extend(other.events)
         self.timers.update(other.timers)
+        self.transitions.extend(other.transitions)
 
     def __bool__(self) -> bool:
         return bool(self.operations or self.events or self.timers)
@@ -494,6 +508,11 @@ class Store(Protocol):
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         """Persist checkpoints atomically; LeaseLostError when fenced off.
+
+        A store may write a batch too large for one of its transactions in
+        parts, each holding whole transitions in order: a failure part-way
+        leaves the earlier transitions written, as if they had been written
+        by earlier calls.
 
         A callback operation in the batch whose details carry a
         ``token_hash`` is also indexed by that hash (for ``change_callback``),

@@ -1,0 +1,262 @@
+"""What only the DynamoDB store has to show: sizes, pages, TTL, faults, other processes.
+
+The contract suite (``test_store_contract``, ``test_store_liveness``) and every
+conformance requirement run on it too; these cases are its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from moto.core.models import botocore_stubber
+from moto.server import ThreadedMotoServer
+from stores import BUCKET, REGION, T0, TABLE, at, aws_table, start, wait_batch
+
+from durable_lambda import DurableContext, durable_execution
+from durable_lambda.config import CallbackConfig, Duration
+from durable_lambda.store import ExecutionStatus, StoreError, Suspended
+from durable_lambda.store.dynamodb import DynamoDBStore, create_table
+from durable_lambda.store.dynamodb.layout import TTL
+from durable_lambda.testing import DurableFunctionTestRunner
+
+
+def random_text(size: int) -> str:
+    """Text that does not compress: ``size`` characters of base64."""
+    return base64.b64encode(os.urandom(size * 3 // 4)).decode()[:size]
+
+
+@durable_execution
+def returns_a_large_result(event: dict[str, int], context: DurableContext) -> int:
+    text = context.step(lambda _: random_text(event["size"]), name="large")
+    return len(text)
+
+
+def test_a_ten_megabyte_step_result_round_trips_through_s3() -> None:
+    with (
+        aws_table() as store,
+        DurableFunctionTestRunner(returns_a_large_result, store=store) as runner,
+    ):
+        result = runner.run(input='{"size": 10000000}')
+        assert result.result == "10000000"
+        [step] = [op for op in result.operations if op.name == "large"]
+        assert len(step.result or "") > 10_000_000
+        s3 = boto3.client("s3", region_name=REGION)
+        assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] >= 1
+
+
+def test_a_write_over_the_maximum_is_refused_naming_the_step_and_records_nothing() -> None:
+    with (
+        aws_table(max_payload_bytes=1_000_000) as store,
+        DurableFunctionTestRunner(returns_a_large_result, store=store) as runner,
+    ):
+        execution_arn = runner.run_async('{"size": 2000000}')
+        result = runner.wait_for_result(execution_arn)
+        assert result.execution_status is ExecutionStatus.FAILED
+        assert result.error is not None
+        message = result.error.message or ""
+        assert "The checkpoint of step 'large' (operation 1) takes" in message
+        assert "over the store's max_payload_bytes of 1000000; nothing was recorded" in message
+        types = [e["EventType"] for e in runner.engine.get_history(execution_arn)]
+        assert "StepSucceeded" not in types
+
+
+def test_without_a_bucket_a_write_too_large_for_an_item_is_refused() -> None:
+    with (
+        aws_table(payload_bucket=None) as store,
+        DurableFunctionTestRunner(returns_a_large_result, store=store) as runner,
+    ):
+        result = runner.run(input='{"size": 600000}')
+        assert result.error is not None
+        assert "the store has no payload_bucket to put it in" in (result.error.message or "")
+
+
+@durable_execution
+def many_sizable_steps(event: Any, context: DurableContext) -> int:
+    return sum(len(context.step(lambda _: random_text(30_000), name=f"s{n}")) for n in range(60))
+
+
+def test_a_history_past_one_megabyte_reads_back_whole_in_a_fresh_store() -> None:
+    with aws_table() as store, DurableFunctionTestRunner(many_sizable_steps, store=store) as runner:
+        execution_arn = runner.run_async("{}")
+        assert runner.wait_for_result(execution_arn).result == str(60 * 30_000)
+        fresh = DynamoDBStore(TABLE, region_name=REGION)
+        history = fresh.get_history(execution_arn)
+        assert [e["EventId"] for e in history] == list(range(1, len(history) + 1))
+        assert sum(e["EventType"] == "StepSucceeded" for e in history) == 60
+        assert len(fresh.get_operations(execution_arn)) == 60
+
+
+@durable_execution
+def approval(event: Any, context: DurableContext) -> str:
+    callback = context.create_callback("approval", CallbackConfig(timeout=Duration.from_hours(1)))
+    context.wait(Duration.from_seconds(5), name="pause")
+    return str(callback.result())
+
+
+def test_every_item_of_an_ended_execution_expires_after_the_retention() -> None:
+    retention = datetime.timedelta(days=3)
+    with (
+        aws_table(retention=retention) as store,
+        DurableFunctionTestRunner(approval, store=store) as runner,
+    ):
+        execution_arn = runner.run_async("{}")
+        callback_id = runner.wait_for_callback(execution_arn, "approval")
+        runner.send_callback_success(callback_id, b"yes")
+        result = runner.wait_for_result(execution_arn)
+        assert result.result == '"yes"'
+        record = store.get_execution(execution_arn)
+        assert record.end_timestamp is not None
+        expires = int((record.end_timestamp + retention).timestamp())
+        items = _all_items()
+        own = [i for i in items if i["p"]["S"] in (execution_arn,) or "x" in i]
+        assert own, items
+        for item in items:
+            if item["p"]["S"] == "F":
+                continue  # the list of functions outlives executions
+            assert int(item[TTL]["N"]) >= expires, item
+        head = next(i for i in items if i["p"]["S"] == execution_arn and i["s"]["S"] == "H")
+        assert int(head[TTL]["N"]) == expires
+        assert not [i for i in items if i["s"]["S"].startswith("T#")]  # timers went with it
+
+
+def _all_items() -> list[dict[str, Any]]:
+    client = boto3.client("dynamodb", region_name=REGION)
+    return list(client.get_paginator("scan").paginate(TableName=TABLE).search("Items"))
+
+
+def _throttle(client: Any, operation: str, times: int) -> list[int]:
+    """Answer ``operation`` on ``client`` as throttled, ``times`` times, before moto
+    sees it (moto's own hook answers the others). Returns the count left."""
+    left = [times]
+
+    def answer(request: Any, **rest: Any) -> AWSResponse | None:
+        if rest["event_name"] != f"before-send.dynamodb.{operation}" or left[0] == 0:
+            return botocore_stubber(request=request, **rest)  # type: ignore[no-any-return]
+        left[0] -= 1
+        body = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
+        headers = {"x-amzn-ErrorType": "ThrottlingException"}
+        return AWSResponse(request.url, 400, headers, _Raw(body))
+
+    client.meta.events.unregister("before-send", botocore_stubber)
+    client.meta.events.register("before-send", answer)
+    return left
+
+
+class _Raw:
+    """The body of a made-up response."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+    def read(self, *_: Any) -> bytes:
+        return self._body
+
+
+def _retries(max_attempts: int) -> Config:
+    return Config(retries={"mode": "standard", "max_attempts": max_attempts})
+
+
+def test_throttling_is_retried_within_the_budget() -> None:
+    with aws_table(_retries(3)) as store:
+        execution_id = start(store)
+        left = _throttle(store._client, "TransactWriteItems", 2)
+        lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+        assert left == [0]
+        assert lease is not None
+        assert store.get_execution(execution_id).lease is not None
+
+
+def test_throttling_past_the_budget_surfaces_as_a_store_error_and_changes_nothing() -> None:
+    with aws_table(_retries(2)) as store:
+        execution_id = start(store)
+        before = store.get_history(execution_id)
+        _throttle(store._client, "TransactWriteItems", 1000)
+        with pytest.raises(StoreError, match="DynamoDB transact_write_items on durable-executions"):
+            store.acquire_lease(execution_id, "inv-1", T0, at(900))
+        assert store.get_history(execution_id) == before
+        assert store.get_execution(execution_id).lease is None
+
+
+def test_a_waker_racing_a_suspension_is_never_lost() -> None:
+    """A timer firing while the invocation suspends: either the suspension sees it
+    (and reloads) or the execution is due again after it."""
+    with aws_table() as store:
+        for round_ in range(10):
+            execution_id = start(store, name=f"race-{round_}")
+            lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+            assert lease is not None
+            store.write(lease, wait_batch("1", 5, at(1)))
+            outcomes: dict[str, Any] = {}
+            fire = threading.Thread(target=_fire, args=(store, execution_id, outcomes))
+            fire.start()
+            outcomes["suspended"] = store.finish_invocation(lease, at(6), Suspended())
+            fire.join()
+            assert outcomes["fired"]
+            if outcomes["suspended"]:
+                # The suspension won: the wake-up left the execution due.
+                due = store.due_timers(at(7), 100, ["orders"])
+                assert [t.key for t in due if t.execution_id == execution_id] == ["reinvoke"]
+            else:
+                reloaded = store.reload(lease)
+                assert reloaded.operations[0].status.value == "SUCCEEDED"
+
+
+def _fire(store: DynamoDBStore, execution_id: str, outcomes: dict[str, Any]) -> None:
+    outcomes["fired"] = store.fire_timer(execution_id, "op:1", at(6))
+
+
+@durable_execution
+def short_workflow(event: Any, context: DurableContext) -> str:
+    first = context.step(lambda _: "one", name="first")
+    context.wait(Duration.from_seconds(1), name="pause")
+    return first + " " + context.step(lambda _: "two", name="second")
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server on 127.0.0.1 with the table and bucket; its endpoint."""
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", REGION),
+    ):
+        monkeypatch.setenv(name, value)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        create_table(boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint), TABLE)
+        boto3.client("s3", region_name=REGION, endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def test_worker_processes_reach_the_same_table_through_a_moto_server(moto_server: str) -> None:
+    store = DynamoDBStore(
+        TABLE, payload_bucket=BUCKET, region_name=REGION, endpoint_url=moto_server
+    )
+    with DurableFunctionTestRunner(
+        short_workflow, store=store, invocation_isolation="process"
+    ) as runner:
+        execution_arn = runner.run_async("{}")
+        result = runner.wait_for_result(execution_arn)
+        assert result.result == '"one two"'
+        reopened = store.opener()()
+        assert reopened.get_execution(execution_arn).status is ExecutionStatus.SUCCEEDED
