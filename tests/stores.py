@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from durable_lambda.lambda_service import (
     OperationAction,
@@ -71,13 +74,39 @@ def aws_table(config: Config | None = None, **options: Any) -> Iterator[DynamoDB
     """A DynamoDB store on moto, with its table and a payload bucket; ``config``
     configures its client (retries, say)."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION, config=config)
-        s3 = boto3.client("s3", region_name=REGION)
+        client = _client("dynamodb", config)
+        s3 = _client("s3", None)
         create_table(client, TABLE)
         s3.create_bucket(Bucket=BUCKET)
         options.setdefault("payload_bucket", BUCKET)
         options.setdefault("client", client)
         yield DynamoDBStore(TABLE, s3_client=s3, **options)
+
+
+def _serialize_moto_requests() -> None:
+    """Have moto answer one request at a time, as each DynamoDB request is atomic.
+
+    moto's backends hold no locks: two conditional writes from two threads (the
+    engine's timer loop and an invocation, say) could both pass their condition.
+    """
+    lock = threading.Lock()
+    answer = BotocoreStubber.__call__
+
+    def atomic(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return answer(self, *args, **kwargs)
+
+    BotocoreStubber.__call__ = atomic  # type: ignore[method-assign]
+
+
+_serialize_moto_requests()
+
+
+@functools.cache
+def _client(service: str, config: Config | None) -> Any:
+    """One client per service and config for the whole session: made inside a mock
+    (its fake credentials), it serves every later mock, as moto hooks every client."""
+    return boto3.client(service, region_name=REGION, config=config)
 
 
 def start(

@@ -10,7 +10,6 @@ import base64
 import datetime
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,32 +189,32 @@ def test_throttling_past_the_budget_surfaces_as_a_store_error_and_changes_nothin
         assert store.get_execution(execution_id).lease is None
 
 
-def test_a_waker_racing_a_suspension_is_never_lost() -> None:
-    """A timer firing while the invocation suspends: either the suspension sees it
-    (and reloads) or the execution is due again after it."""
+def test_a_waker_between_a_suspension_s_read_and_its_write_makes_it_reload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wait's timer fires after the suspending invocation read the execution and
+    before it writes: its write loses the log position, and it reloads instead."""
     with aws_table() as store:
-        for round_ in range(10):
-            execution_id = start(store, name=f"race-{round_}")
-            lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
-            assert lease is not None
-            store.write(lease, wait_batch("1", 5, at(1)))
-            outcomes: dict[str, Any] = {}
-            fire = threading.Thread(target=_fire, args=(store, execution_id, outcomes))
-            fire.start()
-            outcomes["suspended"] = store.finish_invocation(lease, at(6), Suspended())
-            fire.join()
-            assert outcomes["fired"]
-            if outcomes["suspended"]:
-                # The suspension won: the wake-up left the execution due.
-                due = store.due_timers(at(7), 100, ["orders"])
-                assert [t.key for t in due if t.execution_id == execution_id] == ["reinvoke"]
-            else:
-                reloaded = store.reload(lease)
-                assert reloaded.operations[0].status.value == "SUCCEEDED"
+        execution_id = start(store)
+        lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+        assert lease is not None
+        store.write(lease, wait_batch("1", 5, at(1)))
+        read_head = store._require_head
+        fired: list[bool] = []
 
+        def read_then_fire(execution: str) -> Any:
+            head = read_head(execution)
+            if not fired:
+                fired.append(store.fire_timer(execution_id, "op:1", at(6)))
+            return head
 
-def _fire(store: DynamoDBStore, execution_id: str, outcomes: dict[str, Any]) -> None:
-    outcomes["fired"] = store.fire_timer(execution_id, "op:1", at(6))
+        monkeypatch.setattr(store, "_require_head", read_then_fire)
+        assert not store.finish_invocation(lease, at(6), Suspended())
+        assert fired == [True]
+        reloaded = store.reload(lease)
+        assert reloaded.operations[0].status.value == "SUCCEEDED"
+        assert store.finish_invocation(reloaded, at(7), Suspended())
+        assert [t.key for t in store.due_timers(at(8), 10)] == []
 
 
 @durable_execution
