@@ -41,9 +41,15 @@ class CrashingStore(SqliteStore):
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         self._around_write(lambda: super(CrashingStore, self).write(lease, batch))
 
-    def finish_invocation(self, lease: Lease, now: Any, outcome: InvocationOutcome) -> bool:
+    def finish_invocation(
+        self,
+        lease: Lease,
+        now: Any,
+        outcome: InvocationOutcome,
+        batch: CheckpointBatch | None = None,
+    ) -> bool:
         return self._around_write(
-            lambda: super(CrashingStore, self).finish_invocation(lease, now, outcome)
+            lambda: super(CrashingStore, self).finish_invocation(lease, now, outcome, batch)
         )
 
     def _around_write(self, write: Callable[[], Any]) -> Any:

@@ -171,7 +171,7 @@ def _retries(max_attempts: int) -> Config:
 def test_throttling_is_retried_within_the_budget() -> None:
     with aws_table(_retries(3)) as store:
         execution_id = start(store)
-        left = _throttle(store._client, "TransactWriteItems", 2)
+        left = _throttle(store._client, "UpdateItem", 2)
         lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
         assert left == [0]
         assert lease is not None
@@ -182,8 +182,8 @@ def test_throttling_past_the_budget_surfaces_as_a_store_error_and_changes_nothin
     with aws_table(_retries(2)) as store:
         execution_id = start(store)
         before = store.get_history(execution_id)
-        _throttle(store._client, "TransactWriteItems", 1000)
-        with pytest.raises(StoreError, match="DynamoDB transact_write_items on durable-executions"):
+        _throttle(store._client, "UpdateItem", 1000)
+        with pytest.raises(StoreError, match="DynamoDB update_item on durable-executions"):
             store.acquire_lease(execution_id, "inv-1", T0, at(900))
         assert store.get_history(execution_id) == before
         assert store.get_execution(execution_id).lease is None

@@ -102,10 +102,9 @@ def test_writes_persist_operations_events_and_timers(store: Store) -> None:
     [operation] = store.get_operations(execution_id)
     assert (operation.operation_id, operation.status) == ("1", OperationStatus.STARTED)
     assert [event["EventId"] for event in store.get_history(execution_id)] == [1, 2]
-    assert store.next_timer_due() == at(6)
-    assert store.due_timers(at(5.9), 10) == []
-    [due] = store.due_timers(at(6), 10)
-    assert (due.execution_id, due.key) == (execution_id, "op:1")
+    assert timers(store) == [(execution_id, "reinvoke", T0), (execution_id, "op:1", at(6))]
+    assert [due.key for due in store.due_timers(at(5.9), 10)] == ["reinvoke"]
+    assert [due.key for due in store.due_timers(at(6), 10)] == ["reinvoke", "op:1"]
 
 
 def test_a_write_of_hundreds_of_operations_keeps_each_and_their_order(store: Store) -> None:
@@ -159,8 +158,8 @@ def test_execution_timeout_ends_the_execution_and_fences_the_invocation(store: S
     execution_id = start(store, timeout=60)
     lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
     assert lease is not None
-    [due] = store.due_timers(at(60), 10)
-    assert not store.fire_timer(due.execution_id, due.key, at(60))
+    assert [due.key for due in store.due_timers(at(60), 10)] == ["reinvoke", "execution-timeout"]
+    assert not store.fire_timer(execution_id, "execution-timeout", at(60))
     record = store.get_execution(execution_id)
     assert record.status is ExecutionStatus.TIMED_OUT
     assert record.error == ErrorObject(
@@ -233,8 +232,7 @@ def test_abandoning_records_the_crash_and_frees_the_execution(store: Store) -> N
 def test_reinvoke_timer_asks_for_an_invocation(store: Store) -> None:
     execution_id = start(store)
     store.schedule_reinvoke(execution_id, at(2))
-    [due] = store.due_timers(at(2), 10)
-    assert due.key == "reinvoke"
+    assert timers(store) == [(execution_id, "reinvoke", at(2))]
     assert store.fire_timer(execution_id, "reinvoke", at(2))
 
 
@@ -293,7 +291,7 @@ def test_a_method_that_fails_part_way_writes_nothing(store: Store) -> None:
     assert {id_: store.get_history(id_) for id_ in (parent_id, child_id)} == histories
     assert store.get_execution(child_id).status is ExecutionStatus.RUNNING
     assert store.get_operations(parent_id)[0].status is OperationStatus.STARTED
-    assert store.next_timer_due() == at(6)
+    assert (parent_id, "op:1", at(6)) in timers(store)
     store.write(child_lease, wait_batch("1", 5, at(4)))  # the child still holds its lease
     assert store.finish_invocation(parent_lease, at(5), Succeeded(None))
     assert store.get_execution(child_id).status is ExecutionStatus.STOPPED

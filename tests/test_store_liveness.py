@@ -69,12 +69,18 @@ def test_starting_makes_the_execution_due_at_once(store: Store) -> None:
 
 def test_a_lease_makes_its_expiry_the_execution_s_work(store: Store) -> None:
     execution_id = start(store)
-    take(store, execution_id, until=900)
-    assert timers(store) == [(execution_id, "reinvoke", at(900))]
+    lease = take(store, execution_id, until=900)
+    assert timers(store) == [(execution_id, "reinvoke", T0)]  # the start stays due
+    store.write(lease, wait_batch("1", 5, at(1)))
+    assert store.finish_invocation(lease, at(2), Suspended())
+    store.fire_timer(execution_id, "op:1", at(6))
+    store.schedule_reinvoke(execution_id, at(2000))  # due later than the next lease
+    take(store, execution_id, "inv-2", until=960)
+    assert timers(store) == [(execution_id, "reinvoke", at(960))]
     record = store.get_execution(execution_id)
     assert record.lease is not None
-    assert (record.lease.invocation_id, record.lease.holder) == ("inv-1", "host/1/1")
-    assert (record.lease.started, record.lease.until) == (T0, at(900))
+    assert (record.lease.invocation_id, record.lease.holder) == ("inv-2", "host/1/1")
+    assert (record.lease.started, record.lease.until) == (T0, at(960))
     assert liveness_violations(store) == []
 
 
@@ -129,22 +135,24 @@ def test_a_completed_callback_makes_the_execution_due(store: Store) -> None:
     assert timers(store) == [(execution_id, "reinvoke", at(3))]
 
 
-def test_a_reinvoke_stays_due_when_fired_until_a_lease_is_taken(store: Store) -> None:
+def test_a_reinvoke_stays_due_when_fired_until_an_invocation_saw_the_work(store: Store) -> None:
     execution_id = start(store)
     assert store.fire_timer(execution_id, "reinvoke", at(1))
     assert store.fire_timer(execution_id, "reinvoke", at(2))
     assert timers(store) == [(execution_id, "reinvoke", T0)]
-    take(store, execution_id, until=900)
-    assert timers(store) == [(execution_id, "reinvoke", at(900))]
+    lease = take(store, execution_id, until=900)
+    assert timers(store) == [(execution_id, "reinvoke", T0)]
+    assert store.finish_invocation(lease, at(3), Suspended())
+    assert timers(store) == []
 
 
-def test_a_failed_invocation_leaves_its_lease_expiry_due(store: Store) -> None:
+def test_a_failed_invocation_leaves_the_execution_due(store: Store) -> None:
     execution_id = start(store)
     lease = take(store, execution_id, until=900)
     error = ErrorObject("flaky", "InvocationError", None, None)
     assert store.finish_invocation(lease, at(1), InvocationFailed(error))
     assert store.get_execution(execution_id).lease is None
-    assert timers(store) == [(execution_id, "reinvoke", at(900))]
+    assert timers(store) == [(execution_id, "reinvoke", T0)]  # for the invoker to move
     store.schedule_reinvoke(execution_id, at(3))
     assert timers(store) == [(execution_id, "reinvoke", at(3))]
 

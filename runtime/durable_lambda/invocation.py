@@ -19,6 +19,7 @@ from durable_lambda.exceptions import (
 from durable_lambda.lambda_service import ErrorObject, InvocationStatus
 from durable_lambda.state import ExecutionState
 from durable_lambda.store.contract import (
+    CheckpointBatch,
     ExecutionRecord,
     ExecutionStatus,
     Failed,
@@ -70,8 +71,8 @@ def run_invocation(
         return _output_of(store.get_execution(execution_id))
     try:
         while True:
-            outcome = _replay(handler, backend, lease, lambda_context)
-            if store.finish_invocation(lease, clock.now(), outcome):
+            outcome, last_checkpoints = _replay(handler, backend, lease, lambda_context)
+            if store.finish_invocation(lease, clock.now(), outcome, last_checkpoints):
                 break
             lease = store.reload(lease)
     except LeaseLostError:
@@ -85,7 +86,8 @@ def run_invocation(
 
 def _replay(
     handler: Handler, backend: Backend, lease: Lease, lambda_context: LambdaContext
-) -> InvocationOutcome:
+) -> tuple[InvocationOutcome, CheckpointBatch | None]:
+    """Run the handler once: how it ended, and the checkpoints its end is to write."""
     state = ExecutionState(
         lease, backend.store, backend.clock, managed_limits=backend.managed_limits
     )
@@ -115,10 +117,9 @@ def _replay(
             state.close()
         raise
     try:
-        state.close()
+        return outcome, state.hand_over()
     except InvocationError as e:
-        return _invocation_error_outcome(e)
-    return outcome
+        return _invocation_error_outcome(e), None
 
 
 def _invocation_error_outcome(error: InvocationError) -> InvocationOutcome:

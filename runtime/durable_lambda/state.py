@@ -51,6 +51,9 @@ class Record(Enum):
     """Once the checkpoint is as durable as the store makes anything: once written,
     to a store that outlives the process; at once, to a volatile store, whose
     contents die with the process as the queue does (the write follows as for SOON)."""
+    WITH_NEXT = "with_next"
+    """At once; written with the next write, or with the invocation's end (a wait's
+    START, which the suspension that follows writes with the end)."""
     NOW = "now"
     """Once written, to any store: others read it next (a callback id or a chained
     invoke is handed out), or it must be fenced before code runs (an at-most-once
@@ -68,6 +71,9 @@ class CheckpointQueue:
     """A transition not waited for is queued and the background thread knows it."""
     failure: BaseException | None = None
     """Why a write failed: every later checkpoint raises it."""
+    held_from: int | None = None
+    """The ticket of the first of the last checkpoints, all ``Record.WITH_NEXT``:
+    the background thread writes only what comes before it."""
 
 
 class CheckpointWriter:
@@ -113,11 +119,12 @@ class CheckpointWriter:
             self._background.start()
         self._signals.put(ticket)
 
-    def wait(self, ticket: int) -> None:
+    def wait(self, ticket: int, *, only: bool = False) -> None:
         """Return once the transition with ``ticket`` (and all before it) is durable.
 
-        With no write in flight the caller writes everything queued itself;
-        otherwise it sleeps until that write ends, then looks again.
+        With no write in flight the caller writes everything queued itself (with
+        ``only``, nothing after ``ticket``); otherwise it sleeps until that write
+        ends, then looks again.
         """
         while True:
             parked = threading.Lock()
@@ -131,8 +138,12 @@ class CheckpointWriter:
                         self._parked.append((ticket, parked))
                     else:
                         queue = self._queue
-                        taken, queue.transitions = queue.transitions, []
-                        upto = queue.count
+                        upto = ticket if only else queue.count
+                        cut = len(queue.transitions) - (queue.count - upto)
+                        taken, queue.transitions = (
+                            queue.transitions[:cut],
+                            queue.transitions[cut:],
+                        )
                         self._flushing = True
             if failure is not None:
                 raise failure
@@ -148,9 +159,44 @@ class CheckpointWriter:
         try:
             self.wait(self._queue.count)
         finally:
-            self._signals.put(None)
-            if self._background is not None:
-                self._background.join()
+            self._stop_background()
+
+    def hand_over(self) -> CheckpointBatch:
+        """Stop the background thread and return what is queued and not written.
+
+        The invocation writes it with its end, in the same store write: a
+        suspension, say, records its wait and its end at once. A failed write
+        is raised, as ``wait`` raises it.
+        """
+        self._stop_background()
+        while True:
+            parked = threading.Lock()
+            parked.acquire()
+            with self._lock:
+                queue = self._queue
+                failure = queue.failure
+                in_flight = self._flushing
+                if in_flight:
+                    self._parked.append((queue.count, parked))
+                elif failure is None:
+                    taken, queue.transitions = queue.transitions, []
+                    self._written = queue.count
+            if failure is not None:
+                raise failure
+            if not in_flight:
+                break
+            parked.acquire()
+        batch = CheckpointBatch()
+        for transition in taken:
+            batch.add(transition)
+        if self._limits is not None and batch:
+            self._limits.admit(batch)
+        return batch
+
+    def _stop_background(self) -> None:
+        self._signals.put(None)
+        if self._background is not None:
+            self._background.join()
 
     def _write(self, taken: list[Transition], upto: int) -> None:
         try:
@@ -221,10 +267,11 @@ class CheckpointWriter:
             with self._lock:
                 # Everything queued while the linger ran is covered by this write:
                 # those checkpoints started no linger of their own.
-                self._queue.linger_started = False
-                ticket = self._queue.count
+                queue = self._queue
+                queue.linger_started = False
+                ticket = queue.count if queue.held_from is None else queue.held_from - 1
             try:
-                self.wait(ticket)
+                self.wait(ticket, only=True)
             except BaseException:  # noqa: BLE001 - recorded; raised to the next waiter
                 return
 
@@ -282,7 +329,12 @@ class ExecutionState:
             queue.transitions.append(transition)
             queue.count += 1
             ticket = queue.count
-            start_linger = not (waits or queue.linger_started)
+            if record is Record.WITH_NEXT:
+                if queue.held_from is None:
+                    queue.held_from = ticket
+            else:
+                queue.held_from = None
+            start_linger = not (waits or queue.linger_started or record is Record.WITH_NEXT)
             if start_linger:
                 queue.linger_started = True
         if waits:
@@ -308,9 +360,18 @@ class ExecutionState:
 
     def close(self) -> None:
         """Wait for orphaned branches, then make every queued checkpoint durable."""
+        self._join_branches()
+        self._writer.close()
+
+    def hand_over(self) -> CheckpointBatch:
+        """Wait for orphaned branches, then return the checkpoints not yet written,
+        for the invocation's end to write (``CheckpointWriter.hand_over``)."""
+        self._join_branches()
+        return self._writer.hand_over()
+
+    def _join_branches(self) -> None:
         for pool in self._branch_pools:
             pool.shutdown(wait=True)
-        self._writer.close()
 
     def _refuse_orphan(self, operation_id: str) -> None:
         for scope_id in enclosing_operation_ids(operation_id):

@@ -9,7 +9,7 @@ from durable_lambda.lambda_service import (
     WaitOptions,
 )
 from durable_lambda.operation.base import suspend_until
-from durable_lambda.state import ExecutionState
+from durable_lambda.state import ExecutionState, Record
 
 
 def wait(state: ExecutionState, identifier: OperationIdentifier, seconds: int) -> None:
@@ -18,8 +18,12 @@ def wait(state: ExecutionState, identifier: OperationIdentifier, seconds: int) -
     if operation is not None and operation.status is OperationStatus.SUCCEEDED:
         return
     if operation is None:
+        # The suspension that follows writes it with the invocation's end.
         operation = state.checkpoint(
-            identifier.update(OperationAction.START, wait_options=WaitOptions(wait_seconds=seconds))
+            identifier.update(
+                OperationAction.START, wait_options=WaitOptions(wait_seconds=seconds)
+            ),
+            record=Record.WITH_NEXT,
         )
     details = operation.wait_details
     suspend_until(

@@ -29,15 +29,16 @@ Rules every implementation keeps:
   in the same atomic write: starting (due now), taking a lease (due when the
   lease expires), a fired timer that changed an operation, a callback
   completed, an outcome decided outside the execution (due now), a lease
-  given up after a crash (due when to try again). Only an invocation that
+  given up after a crash (due when to try again); taking a lease leaves it
+  due no later than the lease's expiry. Only an invocation that
   has seen the work clears it (``finish_invocation`` suspending with
   ``wake_seq`` unchanged), or the execution's end. A RUNNING execution
   without the timer waits only on timers of its own operations or on
   outside parties: a callback's caller, a child execution that has its own.
 - Delivery timers (``reinvoke``, ``invoke:<op>``) are not consumed by
-  firing them: they stay due until an invocation takes the lease (which
-  moves ``reinvoke`` to the lease's expiry) or the target of the chained
-  invoke starts. So a wake-up is never lost between firing and invoking.
+  firing them: ``reinvoke`` stays due until an invocation that has seen the
+  work suspends, ``invoke:<op>`` until the target of the chained invoke
+  starts. So a wake-up is never lost between firing and invoking.
 - Chained invokes: a child execution records its parent execution and
   operation. Ending the child (any terminal status) completes the parent's
   CHAINED_INVOKE operation in the same atomic write (``child_completion``);
@@ -101,8 +102,9 @@ def is_delivery_timer(key: str) -> bool:
 def redelivery_due(key: str, now: datetime.datetime) -> datetime.datetime | None:
     """When a delivery timer fired at ``now`` is due again; None: it stays due.
 
-    ``reinvoke`` stays due until an invocation takes the lease (which always
-    moves it); ``invoke:<op>`` comes back after ``START_TARGET_RETRY_SECONDS``
+    ``reinvoke`` stays due until an invocation that has seen the work suspends
+    (an engine skips it while it invokes the execution); ``invoke:<op>`` comes
+    back after ``START_TARGET_RETRY_SECONDS``
     until the target has started, so a target that cannot start yet is
     retried without a busy loop.
     """
@@ -491,7 +493,7 @@ class Store(Protocol):
         """Take the execution for an invocation and load its operations.
 
         The lease's expiry is the execution's work from now on: the reinvoke
-        timer moves to ``lease_until`` in the same write. ``holder`` names
+        timer is due by ``lease_until`` (one due earlier stays), in the same write. ``holder`` names
         the process running the invocation (see ``LeaseHolder``). None when
         the execution has ended, or when another live invocation holds it;
         then the reinvoke timer moves to that lease's expiry, as its holder
@@ -521,16 +523,24 @@ class Store(Protocol):
         ...
 
     def finish_invocation(
-        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+        self,
+        lease: Lease,
+        now: datetime.datetime,
+        outcome: InvocationOutcome,
+        batch: CheckpointBatch | None = None,
     ) -> bool:
         """End the invocation with its InvocationCompleted event.
+
+        ``batch`` holds the invocation's last checkpoints, not yet written: they
+        are written in the same atomic write, before the end's events, and also
+        when the method returns False (a waker moved first).
 
         Succeeded and Failed also end the execution. For Suspended, returns
         False (and writes nothing) when a waker bumped wake_seq since the
         lease loaded its state: the invocation must reload and continue;
         otherwise it also clears the reinvoke timer, as the invocation has
-        seen every fact a waker wrote. InvocationFailed leaves the timer at
-        the lease's expiry for the invoker to move (``schedule_reinvoke``).
+        seen every fact a waker wrote. InvocationFailed leaves the timer as it
+        is (due by the lease's expiry) for the invoker to move (``schedule_reinvoke``).
         """
         ...
 

@@ -269,7 +269,9 @@ class MemoryStore:
             execution.epoch += 1
             until = _stored_time(lease_until)
             execution.lease = LeaseHolder(invocation_id, holder, now, until)
-            self._set_timer(_Undo(), execution_id, REINVOKE_TIMER, until)
+            due = self._timers.get((execution_id, REINVOKE_TIMER))
+            if due is None or due > epoch_millis(until):
+                self._set_timer(_Undo(), execution_id, REINVOKE_TIMER, until)
             return self._lease(execution, invocation_id, now)
 
     def reload(self, lease: Lease) -> Lease:
@@ -292,18 +294,55 @@ class MemoryStore:
             if execution.epoch != lease.epoch or not execution.running:
                 msg = f"Execution {execution_id} is no longer held by this invocation"
                 raise LeaseLostError(msg)
-            # Nothing below can fail: no undo needed.
-            execution.events.extend(batch.events)
-            execution.operations.update(batch.operations)
-            for operation_id, operation in batch.operations.items():
-                details = operation.callback_details
-                if details is not None and details.token_hash:
-                    self._callbacks.setdefault(details.token_hash, (execution_id, operation_id))
-            if batch.timers:
-                self._apply_timers(_Undo(), execution_id, batch.timers)
+            self._write(execution, batch)
+
+    def _write(
+        self, execution: _Execution, batch: CheckpointBatch, undo: _Undo | None = None
+    ) -> None:
+        """Persist a batch of the execution's own checkpoints; ``undo`` takes it back.
+
+        ``write`` passes no undo (nothing after it can fail), so the hot path
+        builds nothing to take back.
+        """
+        execution_id = execution.record.execution_id
+        operations = execution.operations
+        if undo is not None:
+            kept_events = len(execution.events)
+            before = {op_id: operations.get(op_id) for op_id in batch.operations}
+            tokens = [
+                token
+                for op in batch.operations.values()
+                if op.callback_details is not None
+                and (token := op.callback_details.token_hash)
+                and token not in self._callbacks
+            ]
+
+            def restore() -> None:
+                del execution.events[kept_events:]
+                for op_id, operation in before.items():
+                    if operation is None:
+                        operations.pop(op_id, None)
+                    else:
+                        operations[op_id] = operation
+                for token in tokens:
+                    self._callbacks.pop(token, None)
+
+            undo.add(restore)
+        execution.events.extend(batch.events)
+        operations.update(batch.operations)
+        for operation_id, operation in batch.operations.items():
+            details = operation.callback_details
+            if details is not None and details.token_hash:
+                self._callbacks.setdefault(details.token_hash, (execution_id, operation_id))
+        if batch.timers:
+            self._apply_timers(undo or _Undo(), execution_id, batch.timers)
 
     def finish_invocation(
-        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+        self,
+        lease: Lease,
+        now: datetime.datetime,
+        outcome: InvocationOutcome,
+        batch: CheckpointBatch | None = None,
     ) -> bool:
         now = _stored_time(now)
         execution_id = lease.execution.execution_id
@@ -311,6 +350,8 @@ class MemoryStore:
             execution = self._execution(execution_id)
             if execution.epoch != lease.epoch:
                 raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
+            if batch:
+                self._write(execution, batch, undo)
             if isinstance(outcome, Suspended):
                 if execution.wake_seq != lease.wake_seq:
                     return False

@@ -16,6 +16,7 @@ import functools
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
@@ -74,6 +75,8 @@ from durable_lambda.transitions import (
 )
 
 MEMORY = ":memory:"
+_OPEN_TIMEOUT_SECONDS = 30.0
+"""How long a connection waits for another's lock before it gives up."""
 
 Durability = Literal["process", "power"]
 _SYNCHRONOUS: dict[str, str] = {"process": "OFF", "power": "FULL"}
@@ -163,12 +166,12 @@ class SqliteStore:
         self._decoded = _DecodedOperations()
         self._runs: dict[str, int] = {}
         self._db = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30.0
+            path, isolation_level=None, check_same_thread=False, timeout=_OPEN_TIMEOUT_SECONDS
         )
         try:
             self._lay_out()
             if path != MEMORY:
-                self._db.execute("PRAGMA journal_mode=WAL")
+                self._use_write_ahead_log()
             self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS[durability]}")
         except BaseException:
             self._db.close()
@@ -197,6 +200,23 @@ class SqliteStore:
                 raise
             msg = f"{self.path} is not a SQLite database ({e}); use a new file"
             raise ValidationError(msg) from e
+
+    def _use_write_ahead_log(self) -> None:
+        """Switch the file to WAL mode (a no-op once it is), waiting out other openers.
+
+        The switch needs the file to itself, and SQLite does not wait for that
+        as it waits for a write lock: processes opening a new file together
+        take turns here.
+        """
+        deadline = time.monotonic() + _OPEN_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _refusal(self, version: int) -> str:
         if version == 0:
@@ -368,7 +388,7 @@ class SqliteStore:
                 "lease_started_ms = ?, lease_until_ms = ? WHERE execution_id = ?",
                 (invocation_id, holder, epoch_millis(now), epoch_millis(lease_until), execution_id),
             )
-            self._set_timer(db, execution_id, REINVOKE_TIMER, lease_until)
+            db.execute(_DUE_BY, (execution_id, REINVOKE_TIMER, epoch_millis(lease_until)))
             return self._load_lease(db, execution_id, invocation_id, now)
 
     def reload(self, lease: Lease) -> Lease:
@@ -399,29 +419,44 @@ class SqliteStore:
         return Lease(record, invocation_id, epoch, wake_seq, started, operations)
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
+        with self._transaction() as db:
+            remember = self._write(db, lease, batch)
+        remember()
+
+    def _write(
+        self, db: sqlite3.Connection, lease: Lease, batch: CheckpointBatch
+    ) -> Callable[[], None]:
+        """Persist the lease's checkpoints; returns what to call once they are committed."""
         execution_id = lease.execution.execution_id
         callbacks = [
             (op.callback_details.token_hash, execution_id, op_id)
             for op_id, op in batch.operations.items()
             if op.callback_details is not None and op.callback_details.token_hash
         ]
-        with self._transaction() as db:
-            run = self._run(db, execution_id)
-            operations = [_operation_row(run, op) for op in batch.operations.values()]
-            self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
-            _upsert_operations(db, operations)
-            if callbacks:
-                db.executemany(
-                    "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
-                    "VALUES (?, ?, ?)",
-                    callbacks,
-                )
-            self._apply_timers(db, execution_id, batch.timers)
-        for row, operation in zip(operations, batch.operations.values(), strict=True):
-            self._decoded.remember(row[1:], operation)
+        run = self._run(db, execution_id)
+        operations = [_operation_row(run, op) for op in batch.operations.values()]
+        self._append_events(db, execution_id, batch.events, epoch=lease.epoch)
+        _upsert_operations(db, operations)
+        if callbacks:
+            db.executemany(
+                "INSERT OR IGNORE INTO callbacks (token_hash, execution_id, operation_id) "
+                "VALUES (?, ?, ?)",
+                callbacks,
+            )
+        self._apply_timers(db, execution_id, batch.timers)
+
+        def remember() -> None:
+            for row, operation in zip(operations, batch.operations.values(), strict=True):
+                self._decoded.remember(row[1:], operation)
+
+        return remember
 
     def finish_invocation(
-        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+        self,
+        lease: Lease,
+        now: datetime.datetime,
+        outcome: InvocationOutcome,
+        batch: CheckpointBatch | None = None,
     ) -> bool:
         execution_id = lease.execution.execution_id
         with self._transaction() as db:
@@ -431,16 +466,32 @@ class SqliteStore:
             ).fetchone()
             if epoch != lease.epoch:
                 raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
-            if isinstance(outcome, Suspended) and wake_seq != lease.wake_seq:
+            remember = self._write(db, lease, batch) if batch else None
+            finished = self._finish(db, lease, now, outcome, wake_seq)
+        if remember is not None:
+            remember()
+        return finished
+
+    def _finish(
+        self,
+        db: sqlite3.Connection,
+        lease: Lease,
+        now: datetime.datetime,
+        outcome: InvocationOutcome,
+        wake_seq: int,
+    ) -> bool:
+        """The invocation's end, once its lease is checked (see ``finish_invocation``)."""
+        execution_id = lease.execution.execution_id
+        if isinstance(outcome, Suspended):
+            if wake_seq != lease.wake_seq:
                 return False
-            if isinstance(outcome, Suspended):
-                self._clear_timer(db, execution_id, REINVOKE_TIMER)
-            db.execute(_RELEASE_LEASE, (execution_id,))
-            events, ended = ending_events(lease, now, outcome)
-            if ended is not None:
-                status, result, error = ended
-                self._end_execution(db, execution_id, status, now, result=result, error=error)
-            self._append_events(db, execution_id, events)
+            self._clear_timer(db, execution_id, REINVOKE_TIMER)
+        db.execute(_RELEASE_LEASE, (execution_id,))
+        events, ended = ending_events(lease, now, outcome)
+        if ended is not None:
+            status, result, error = ended
+            self._end_execution(db, execution_id, status, now, result=result, error=error)
+        self._append_events(db, execution_id, events)
         return True
 
     def abandon_invocation(
@@ -871,6 +922,12 @@ _FENCE_AND_RELEASE_LEASE = (
     "lease_started_ms = NULL, lease_until_ms = NULL WHERE execution_id = ?"
 )
 """Release an execution's lease and cut its holder off: its next write finds another epoch."""
+
+_DUE_BY = """
+INSERT INTO timers (execution_id, timer_key, due_ms) VALUES (?, ?, ?)
+ON CONFLICT (execution_id, timer_key) DO UPDATE SET due_ms = MIN(due_ms, excluded.due_ms)
+"""
+"""Set a timer due by a time: one due earlier already stays."""
 
 _RUN_OF = "(SELECT run FROM executions WHERE execution_id = ?)"
 """The execution's row number: operations and events are keyed by it, not by the

@@ -25,7 +25,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from durable_lambda.history import Event, execution_event, invocation_completed, payload
@@ -86,6 +86,7 @@ from durable_lambda.store.dynamodb.codec import (
 )
 from durable_lambda.store.dynamodb.payloads import PayloadBucket
 from durable_lambda.transitions import (
+    OPERATION_TIMER,
     Completion,
     Transition,
     on_completion,
@@ -116,10 +117,10 @@ CONTENTION_ATTEMPTS = 50
 CACHED_OPERATIONS = 200_000
 """Operations kept, over all executions, so that a warm store reads only what is new."""
 
-_WAITING_TYPES = frozenset(
-    {OperationType.WAIT, OperationType.CALLBACK, OperationType.CHAINED_INVOKE}
-)
-"""Operations whose latest state is kept in an ``O#`` item: wakers change them."""
+_INDEXED_TYPES = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
+"""Operations whose latest state is kept in an ``O#`` item: callers outside change them
+(a callback's caller, a chained invoke's target). A wait or a step waiting to
+retry is changed only by its timer, whose item holds the operation as it waits."""
 
 
 def _s(value: str) -> dict[str, str]:
@@ -727,13 +728,15 @@ class DynamoDBStore:
                 error = exit_error(held.invocation_id)
                 events.append(invocation_completed(held.started, now, held.invocation_id, error))
             seq = folded.seq + 1
-            entry = Entry("lease", [], events, folded.next_event)
+            entry = Entry("lease", [], events, folded.next_event)  # the takeover's fence
             epoch = head.epoch + 1
             update = {
                 "Update": {
                     "Key": {layout.PARTITION: _s(partition), layout.SORT: _s(layout.HEAD)},
                     "UpdateExpression": (
-                        "SET ep = :epoch, lo = :owner, ls = :started, lu = :until, dd = :until"
+                        "SET ep = :epoch, lo = :owner, ls = :started, lu = :until"
+                        # Due by the lease's expiry; an earlier due time stays untouched.
+                        + (", dd = :until" if head.due is None or head.due > until_ms else "")
                         + (", lh = :holder" if holder is not None else " REMOVE lh")
                     ),
                     "ConditionExpression": "st = :running AND ep = :seen",
@@ -748,15 +751,21 @@ class DynamoDBStore:
                     },
                 }
             }
-            put = self._log_put(partition, seq, entry, head)
             try:
-                self._transact([put, update])
+                if held is None:
+                    # No invocation to fence off: the lease is the execution item's
+                    # alone, and a waker that writes after the load takes the next
+                    # log position first, which the invocation's next write sees.
+                    self._call("update_item", **update["Update"])
+                    seq = folded.seq
+                else:
+                    self._transact([self._log_put(partition, seq, entry, head), update])
+                    folded.apply(seq, entry)
             except _Conflict:
                 continue
-            folded.apply(seq, entry)
             self._remember(execution_id, folded)
             with self._lock:
-                self._cursors[(execution_id, epoch)] = _Cursor(seq + 1, entry.next_event_id)
+                self._cursors[(execution_id, epoch)] = _Cursor(seq + 1, folded.next_event)
             record = dataclasses.replace(
                 self._full_record_of(head, folded),
                 lease=LeaseHolder(
@@ -840,35 +849,20 @@ class DynamoDBStore:
     def _write_part(self, lease: Lease, cursor: _Cursor, batch: CheckpointBatch) -> None:
         execution_id = lease.execution.execution_id
         partition = layout.execution_partition(execution_id)
-        operations = list(batch.operations.values())
-        timed = {parsed[1] for key in batch.timers if (parsed := parse_operation_timer(key))}
-        waiting = [
-            op
-            for op in operations
-            if op.operation_type in _WAITING_TYPES or op.operation_id in timed
-        ]
         expires = self._expiry(lease.execution.start_timestamp, lease.execution.timeout_seconds)
+        indexes = self._index_items(lease.execution, batch, expires)
         for _ in range(CONTENTION_ATTEMPTS):
-            entry = Entry("write", operations, batch.events, cursor.next_event)
+            entry = Entry("write", list(batch.operations.values()), batch.events, cursor.next_event)
             seq = cursor.next_seq
-            item = self._entry_item(partition, seq, entry, expires)
+            put = {
+                "Item": self._entry_item(partition, seq, entry, expires),
+                "ConditionExpression": "attribute_not_exists(p)",
+            }
             try:
-                if not (waiting or batch.timers):
-                    self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(p)")
+                if indexes:
+                    self._transact([{"Put": put}, *indexes])
                 else:
-                    self._transact(
-                        [
-                            {
-                                "Put": {
-                                    "Item": item,
-                                    "ConditionExpression": "attribute_not_exists(p)",
-                                }
-                            },
-                            *(self._operation_put(partition, op, expires) for op in waiting),
-                            *self._timer_changes(lease.execution, batch.timers.items(), expires),
-                            *self._callback_puts(execution_id, operations, expires),
-                        ]
-                    )
+                    self._call("put_item", **put)
             except _Conflict as conflict:
                 if conflict.reasons and conflict.reasons[0] not in (None, "TransactionConflict"):
                     self._catch_up(lease, cursor)
@@ -878,6 +872,23 @@ class DynamoDBStore:
             self._advance_cache(execution_id, seq, entry)
             return
         raise StoreError(f"Could not write to {execution_id}: too much contention")
+
+    def _index_items(
+        self, execution: ExecutionRecord, batch: CheckpointBatch, expires: int
+    ) -> list[dict[str, Any]]:
+        """What a write of ``batch`` changes beside its log item: operations that
+        outside callers change, timers (with the operation they wait on), callbacks."""
+        partition = layout.execution_partition(execution.execution_id)
+        operations = list(batch.operations.values())
+        return [
+            *(
+                self._operation_put(partition, op, expires)
+                for op in operations
+                if op.operation_type in _INDEXED_TYPES
+            ),
+            *self._timer_changes(execution, batch.timers.items(), expires, batch.operations),
+            *self._callback_puts(execution.execution_id, operations, expires),
+        ]
 
     def _operation_put(self, partition: str, operation: Operation, expires: int) -> dict[str, Any]:
         return {
@@ -910,32 +921,50 @@ class DynamoDBStore:
         key: str,
         due: datetime.datetime,
         expires: int,
+        *,
+        operation: Operation | None = None,
     ) -> dict[str, Any]:
-        return {
-            "Put": {
-                "Item": {
-                    **self._timer_key(execution_id, key),
-                    "id": _s(execution_id),
-                    "k": _s(key),
-                    "gd": _s(function_name),
-                    "dd": _n(epoch_millis(due)),
-                    layout.TTL: _n(expires),
-                }
-            }
+        item = {
+            **self._timer_key(execution_id, key),
+            "id": _s(execution_id),
+            "k": _s(key),
+            "gd": _s(function_name),
+            "dd": _n(epoch_millis(due)),
+            layout.TTL: _n(expires),
         }
+        if operation is not None:
+            item["o"] = _b(pack(operation_row(operation)))
+        return {"Put": {"Item": item}}
 
     def _timer_changes(
         self,
         execution: ExecutionRecord,
         timers: Collection[tuple[str, datetime.datetime | None]],
         expires: int,
+        operations: Mapping[str, Operation],
     ) -> list[dict[str, Any]]:
-        return [
-            self._timer_put(execution.execution_id, execution.function_name, key, due, expires)
-            if due is not None
-            else {"Delete": {"Key": self._timer_key(execution.execution_id, key)}}
-            for key, due in timers
-        ]
+        """Timer items to set or clear; an operation timer's item holds the operation
+        it ends (a wait, a step to retry), which only that timer changes next."""
+        changes: list[dict[str, Any]] = []
+        for key, due in timers:
+            if due is None:
+                changes.append({"Delete": {"Key": self._timer_key(execution.execution_id, key)}})
+                continue
+            parsed = parse_operation_timer(key)
+            operation = (
+                operations.get(parsed[1]) if parsed and parsed[0] == OPERATION_TIMER else None
+            )
+            changes.append(
+                self._timer_put(
+                    execution.execution_id,
+                    execution.function_name,
+                    key,
+                    due,
+                    expires,
+                    operation=operation,
+                )
+            )
+        return changes
 
     def _callback_puts(
         self, execution_id: str, operations: Sequence[Operation], expires: int
@@ -957,21 +986,34 @@ class DynamoDBStore:
         ]
 
     def finish_invocation(
-        self, lease: Lease, now: datetime.datetime, outcome: InvocationOutcome
+        self,
+        lease: Lease,
+        now: datetime.datetime,
+        outcome: InvocationOutcome,
+        batch: CheckpointBatch | None = None,
     ) -> bool:
         execution_id = lease.execution.execution_id
         partition = layout.execution_partition(execution_id)
         cursor = self._cursor(lease)
         suspended = isinstance(outcome, Suspended)
         events, ended = ending_events(lease, now, outcome)
+        expires = self._expiry(lease.execution.start_timestamp, lease.execution.timeout_seconds)
+        indexes = self._index_items(lease.execution, batch, expires) if batch else []
+        if len(indexes) > MAX_TRANSITIONS_PER_WRITE:
+            self.write(lease, batch or CheckpointBatch())  # too many for the end's transaction
+            batch, indexes = None, []
         for _ in range(CONTENTION_ATTEMPTS):
             if suspended and cursor.woken:
+                if batch:
+                    self.write(lease, batch)
                 return False
             head = self._require_head(execution_id)
             if head.epoch != lease.epoch or not head.running:
                 raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
             seq = cursor.next_seq
-            entry = Entry("finish", [], events, cursor.next_event)
+            operations = list(batch.operations.values()) if batch else []
+            logged = [*(batch.events if batch else ()), *events]
+            entry = Entry("finish", operations, logged, cursor.next_event)
             release = "REMOVE lo, lh, ls, lu"
             if not isinstance(outcome, InvocationFailed):
                 release += ", dd"
@@ -988,6 +1030,7 @@ class DynamoDBStore:
                         },
                     }
                 },
+                *indexes,
             ]
             ending: ExecutionRecord | None = None
             if ended is not None:
@@ -1000,7 +1043,7 @@ class DynamoDBStore:
                     end_timestamp=now,
                     lease=None,
                 )
-                items = [items[0], *self._ending(head, ending, seq, now)]
+                items = [items[0], *self._ending(head, ending, seq, now), *indexes]
             try:
                 self._transact(items)
             except _Conflict as conflict:
@@ -1223,40 +1266,50 @@ class DynamoDBStore:
         now: datetime.datetime,
         *,
         wake: bool = True,
+        waiting: Operation | None = None,
     ) -> list[dict[str, Any]] | None:
         """The writes of a waker's change to one operation: None when it no longer waits.
 
-        The operation's item is conditioned on the version read; with ``wake``
-        the change is logged and the execution made due now.
+        ``waiting`` is the operation as its timer's item holds it; otherwise it is
+        read from its ``O#`` item, whose update is conditioned on the version read.
+        With ``wake`` the change is logged and the execution made due now.
         """
         execution_id = head.record.execution_id
         partition = layout.execution_partition(execution_id)
-        found = self._operation(execution_id, operation_id)
+        found = (
+            (waiting, None) if waiting is not None else self._operation(execution_id, operation_id)
+        )
+        if found is None:
+            # Not one that callers outside change: its state is in the log.
+            logged = self._load(execution_id).operations.get(operation_id)
+            found = (logged, None) if logged is not None else None
         transition = transition_of(found[0]) if found is not None else None
         if found is None or transition is None:
             return None
-        _, version = found
+        version = found[1]
         expires = self._expiry_of(head)
         operation = transition.operation
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "Key": {
-                        layout.PARTITION: _s(partition),
-                        layout.SORT: _s(layout.OPERATION + operation_id),
-                    },
-                    "UpdateExpression": "SET o = :o, os = :status ADD ov :one",
-                    "ConditionExpression": "ov = :version",
-                    "ExpressionAttributeValues": {
-                        ":o": _b(pack(operation_row(operation))),
-                        ":status": _s(operation.status.value),
-                        ":version": _n(version),
-                        ":one": _n(1),
-                    },
+        timers = [(t.key, t.due) for t in transition.timers]
+        items = self._timer_changes(head.record, timers, expires, {operation_id: operation})
+        if version is not None:
+            items.append(
+                {
+                    "Update": {
+                        "Key": {
+                            layout.PARTITION: _s(partition),
+                            layout.SORT: _s(layout.OPERATION + operation_id),
+                        },
+                        "UpdateExpression": "SET o = :o, os = :status ADD ov :one",
+                        "ConditionExpression": "ov = :version",
+                        "ExpressionAttributeValues": {
+                            ":o": _b(pack(operation_row(operation))),
+                            ":status": _s(operation.status.value),
+                            ":version": _n(version),
+                            ":one": _n(1),
+                        },
+                    }
                 }
-            },
-            *self._timer_changes(head.record, [(t.key, t.due) for t in transition.timers], expires),
-        ]
+            )
         if wake:
             seq, next_event = self._tail(partition)
             entry = Entry("wake", [operation], list(transition.events), next_event)
@@ -1282,7 +1335,9 @@ class DynamoDBStore:
         operation_id: str,
         transition_of: Callable[[Operation], Transition | None],
         now: datetime.datetime,
+        *,
         extra: Callable[[], list[dict[str, Any]]] = list,
+        waiting: Operation | None = None,
     ) -> bool:
         """Apply a waker's change to one operation of a RUNNING execution; False when
         there is nothing to change."""
@@ -1290,7 +1345,7 @@ class DynamoDBStore:
             head = self._head(execution_id)
             if head is None or not head.running:
                 return False
-            items = self._wake_items(head, operation_id, transition_of, now)
+            items = self._wake_items(head, operation_id, transition_of, now, waiting=waiting)
             if items is None:
                 return False
             try:
@@ -1383,12 +1438,14 @@ class DynamoDBStore:
             return False
         parsed = parse_operation_timer(key)
         consume = [{"Delete": {"Key": timer_key, "ConditionExpression": "attribute_exists(p)"}}]
+        waiting = operation_of(unpack(timer["o"]["B"])) if "o" in timer else None
         if parsed is None or not self._wake(
             execution_id,
             parsed[1],
             lambda op: _without_timer(on_timer(op, parsed[0], now), key),
             now,
             extra=lambda: consume,
+            waiting=waiting,
         ):
             self._call("delete_item", Key=timer_key)
             return False
