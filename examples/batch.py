@@ -5,6 +5,10 @@ once 7 items succeed, tolerate 3 failures. The event says which items fail
 ("outcomes": one "s" or "f" per item), so each of the seed's scenarios can be
 played. A failure tolerance is exceeded strictly, as in the AWS SDKs: with
 ``tolerated_failure_count=3`` the 4th failure stops the map, not the 3rd.
+Items start in index order and their outcomes count in that order, as on AWS,
+so a scenario stops at the same item every run: "ssssssssss" after item 6 (7
+successes), with items 7 and 8 in flight and item 9 never started;
+"sfssfsssss" (7 successes, 2 failures) after item 8, with item 9 in flight.
 ``find_match`` stops at the first candidate that matches.
 """
 

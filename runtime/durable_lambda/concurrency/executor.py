@@ -1,24 +1,29 @@
 """The concurrent executor behind map and parallel.
 
-Worker threads run branches, each in its own child context; the thread
-that ends a branch run records how it ended and starts the next branch
-itself, under one lock, while the calling thread waits for the batch to
-settle. Branches start in index order, at most ``max_concurrency`` at a
-time; a blocked (suspended) branch keeps its slot. The batch completes as
-soon as its completion policy is met: branches not started by then never
-start, and branches still running are reported STARTED and orphaned (their
-later checkpoints are refused). When every started branch is blocked the
-batch suspends, and the next invocation replays finished branches from their
-records and runs only the unfinished ones.
+Branches start in index order, at most ``max_concurrency`` at a time; a
+blocked (suspended) branch keeps its slot. Worker threads run started
+branches in that order, each in its own child context: quick ones one
+after another on one thread, slow or blocked ones beside each other. Ends
+count in the order branches started, as the AWS SDK's coordinator sees
+them when branches take about as long as each other, so the same branches
+are in flight when the completion policy is met, run after run. The batch
+completes as soon as its completion policy is met: branches not started by
+then never start, and branches started and not counted are reported
+STARTED and orphaned (their later checkpoints are refused). When every
+started branch is blocked the batch suspends, and the next invocation
+replays finished branches from their records and runs only the unfinished
+ones.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeVar, cast
 
 from durable_lambda.concurrency.models import (
@@ -66,6 +71,23 @@ logger = logging.getLogger(__name__)
 
 CallableType = TypeVar("CallableType", bound=Callable[..., Any])
 ResultType = TypeVar("ResultType")
+
+LATE_AFTER_SECONDS = 0.1
+"""How long ends wait for a branch started before theirs that still runs.
+
+Ends count in the order branches started, so the same branches are in
+flight when the completion policy is met, run after run, whatever the
+thread scheduling. A branch still running this long after one started
+after it ended is late: ends no longer wait for it, it counts when it ends.
+"""
+
+OWN_THREAD_AFTER_SECONDS = 0.005
+"""How long the running branches may run before a started branch gets a thread of its own.
+
+Quick branches run one after another on one thread; when the running ones
+take longer (a slow step, a sleep, a write waited for), the next started
+branch runs beside them, up to ``max_concurrency`` at once.
+"""
 
 
 def branch_error_object(error: Exception) -> ErrorObject:
@@ -193,9 +215,15 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         return recorded
 
     def _run_branch(
-        self, executor_context: DurableContext, executable: Executable[CallableType]
+        self,
+        executor_context: DurableContext,
+        executable: Executable[CallableType],
+        begin: Callable[[], None] | None = None,
     ) -> ResultType:
-        """Run one branch in its child context: replayed when recorded, else run."""
+        """Run one branch in its child context: replayed when recorded, else run.
+
+        ``begin`` is called just before the branch's function.
+        """
         state = executor_context.state
         identifier = self._identifier(executor_context, executable)
         recorded = self._recorded_branch(state, identifier)
@@ -204,8 +232,14 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         )
         if recorded is None and not self._is_virtual:
             child_context._set_replay_status_new()
+
+        def body() -> ResultType:
+            if begin is not None:
+                begin()
+            return self.execute_item(child_context, executable)
+
         return run_child(
-            lambda: self.execute_item(child_context, executable),
+            body,
             state,
             identifier,
             self._branch_config,
@@ -213,12 +247,15 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
         )
 
     def _branch_event(
-        self, executor_context: DurableContext, executable: Executable[CallableType]
+        self,
+        executor_context: DurableContext,
+        executable: Executable[CallableType],
+        begin: Callable[[], None],
     ) -> BranchEvent[ResultType]:
         """Run one branch and say how the run ended."""
         index = executable.index
         try:
-            result = self._run_branch(executor_context, executable)
+            result = self._run_branch(executor_context, executable, begin)
         except TimedSuspendExecution as e:
             return BranchEvent(
                 index, BranchEventKind.SUSPENDED_UNTIL, resume_at=e.scheduled_timestamp
@@ -386,14 +423,55 @@ class ConcurrentExecutor(Generic[CallableType, ResultType]):
     # endregion
 
 
+@dataclass(eq=False, slots=True)
+class _Turn(Generic[CallableType, ResultType]):
+    """A branch taken by a thread, until its run's end is counted."""
+
+    run: _Run[CallableType, ResultType]
+    branch: Branch[CallableType, ResultType]
+    taken_at: float
+    previous: _Turn[CallableType, ResultType] | None
+    """The turn taken before this one, until this one's function starts."""
+    has_begun: bool = False
+    """Its function started (or its run ended without it)."""
+    end: BranchEvent[ResultType] | None = None
+    """How its run ended, while it waits for branches started before it."""
+    late_at: float | None = None
+    """When ends of branches started after it stop waiting for it."""
+    is_counted: bool = False
+
+    def begin(self) -> None:
+        """Start the branch's function once the one taken before it has started.
+
+        Then the turn taken after this one may start its own.
+        """
+        previous, self.previous = self.previous, None
+        if previous is not None and not previous.has_begun:
+            self.run.wait_until_begun(previous)
+        self.has_begun = True
+        if self.run.begin_waiters:
+            with self.run.lock:
+                self.run.begun.notify_all()
+
+
 class _Run(Generic[CallableType, ResultType]):
     """One batch's state while it runs in this invocation, shared by its threads.
 
-    The thread that ends a branch run applies how it ended under ``lock``
-    and, while the completion policy allows, starts the next pending branch
-    itself, so no branch waits for a hand-off. The calling thread starts the
-    first branches and waits until the batch settles: complete, every
-    started branch blocked, orphaned by an enclosing batch, or a fatal error.
+    Branches start (take a slot) in index order while the completion policy
+    allows. A worker thread takes started branches lowest index first and
+    runs them one after another; while the branches running are all older
+    than ``OWN_THREAD_AFTER_SECONDS`` (blocked, or slow), the calling thread
+    adds a worker for the next started branch, up to ``max_concurrency``. A
+    branch's function starts only after the one taken before it started.
+
+    The thread that ends a branch run counts its end under ``lock``, in start
+    order: it waits for the branches started before it that still run (at
+    most ``LATE_AFTER_SECONDS``), or the thread that ends the earliest counts
+    it too. After each end counted the policy is checked and free slots go
+    to pending branches; the thread then takes the next started branch
+    itself. The calling thread waits until the batch settles: complete,
+    every started branch blocked, orphaned by an enclosing batch, or a fatal
+    error.
     """
 
     def __init__(
@@ -405,19 +483,34 @@ class _Run(Generic[CallableType, ResultType]):
         self.executor_context = executor_context
         self.policy = executor.policy
         self.pending = deque(executor.branches)
+        """Not started, in index order."""
+        self.ready: deque[Branch[CallableType, ResultType]] = deque()
+        """Started, not taken by a thread yet, in index order."""
+        self.turns: deque[_Turn[CallableType, ResultType]] = deque()
+        """Taken, their end not counted yet, in start order."""
+        self.last_taken: _Turn[CallableType, ResultType] | None = None
         self.by_index = {branch.index: branch for branch in executor.branches}
         self.max_in_flight = executor.max_concurrency or len(executor.branches)
         self.lock = threading.Lock()
         self._settled = threading.Condition(self.lock)
+        """The calling thread waits on it: the batch settled, or a branch waits for a thread."""
+        self._counted = threading.Condition(self.lock)
+        """Ends waiting for earlier branches wait on it: ends were counted."""
+        self.begun = threading.Condition(self.lock)
+        """Branches waiting for the one taken before them to begin wait on it."""
+        self.begin_waiters = 0
+        self.end_waiters = 0
+        self.is_watching = False
+        """The calling thread gives started branches threads of their own."""
         self.is_settled = False
-        """The calling thread takes over; later branch runs only update their branch."""
+        """The calling thread takes over; later runs change nothing reported."""
         self.fatal_error: BaseException | None = None
         self.is_orphaned = False
         self.pool: ThreadPoolExecutor | None = None
+        self.workers = 0
+        """Threads running branches, or waiting to count an end."""
         self.in_flight = 0
         """Started and not finished: running or blocked (a blocked branch keeps its slot)."""
-        self.running = 0
-        """Running in a thread (how it ends is still to come)."""
         self.succeeded = 0
         self.failed = 0
         self.retryable_error: InvocationError | None = None
@@ -428,73 +521,168 @@ class _Run(Generic[CallableType, ResultType]):
     def run(self) -> None:
         """Run branches until the batch settles; suspend when every started one is blocked.
 
-        With one slot, branches run one after another on the calling thread;
-        otherwise each slot's branches run on a worker thread.
+        With one slot, branches run one after another on the calling thread.
         """
         with self.lock:
-            first = list(iter(self._next_branch, None))
-        if self.max_in_flight == 1:
-            for branch in first:
-                self._work(branch)
-        else:
-            for branch in first:
-                self._workers().submit(self._work, branch)
+            self._admit()
+            first = self._take()
+            self.workers = int(first is not None)
+        if first is not None and self.max_in_flight == 1:
+            self._work(first)
+        elif first is not None:
+            self._workers().submit(self._work, first)
         with self.lock:
+            self.is_watching = True
             while not self.is_settled:
-                self._settled.wait()
+                due_in = self._thread_due_in()
+                if due_in is None or due_in > 0:
+                    self._settled.wait(due_in)
+                elif (turn := self._take()) is not None:
+                    self.workers += 1
+                    self._workers().submit(self._work, turn)
         if self.fatal_error is not None:
             raise self.fatal_error
         if not self.is_orphaned and not self.is_complete():
             self.suspend()
 
-    def _work(self, branch: Branch[CallableType, ResultType] | None) -> None:
-        """Run ``branch``, then whichever branch its slot is given next."""
-        while branch is not None:
-            event = self.executor._branch_event(self.executor_context, branch.executable)
-            with self.lock:
-                branch = self._apply_and_continue(event)
+    def _thread_due_in(self) -> float | None:
+        """Seconds until a started branch gets a thread of its own (None: none waits)."""
+        if not self.ready or self.workers >= self.max_in_flight:
+            return None
+        running = [turn.taken_at for turn in self.turns if turn.end is None]
+        if not running:
+            return 0.0
+        return max(running) + OWN_THREAD_AFTER_SECONDS - time.monotonic()
 
-    def _apply_and_continue(
-        self, event: BranchEvent[ResultType]
-    ) -> Branch[CallableType, ResultType] | None:
-        """Apply a branch's end (under ``lock``); the next branch to run, if any."""
+    def _work(self, turn: _Turn[CallableType, ResultType] | None) -> None:
+        """Run ``turn``'s branch, then the started branches this thread takes next."""
+        while turn is not None:
+            event = self.executor._branch_event(
+                self.executor_context, turn.branch.executable, turn.begin
+            )
+            if not turn.has_begun:  # its run ended before its function started
+                turn.begin()
+            with self.lock:
+                turn = self._end(turn, event)
+                if turn is None:
+                    self.workers -= 1
+
+    def wait_until_begun(self, turn: _Turn[CallableType, ResultType]) -> None:
+        """Wait until ``turn``'s function started (or the batch settled)."""
+        with self.lock:
+            self.begin_waiters += 1
+            while not turn.has_begun and not self.is_settled:
+                self.begun.wait()
+            self.begin_waiters -= 1
+
+    def _take(self) -> _Turn[CallableType, ResultType] | None:
+        """The started branch this thread runs next, lowest index first (under ``lock``).
+
+        None when the batch settled, when nothing started waits, or when a
+        branch runs on another thread and is still young (that thread takes
+        the next one). Settles the batch when every started branch is
+        counted and none waits (every started branch is blocked).
+        """
+        if self.is_settled:
+            return None
+        if not self.ready:
+            if not self.turns:
+                self._settle()
+            return None
+        now = time.monotonic()
+        for turn in self.turns:
+            if turn.end is None and now - turn.taken_at < OWN_THREAD_AFTER_SECONDS:
+                return None
+        taken = _Turn(self, self.ready.popleft(), taken_at=now, previous=self.last_taken)
+        self.last_taken = taken
+        self.turns.append(taken)
+        return taken
+
+    def _end(
+        self, turn: _Turn[CallableType, ResultType], event: BranchEvent[ResultType]
+    ) -> _Turn[CallableType, ResultType] | None:
+        """Count a run's end in start order (under ``lock``); the branch this thread runs next."""
         if self.is_settled:
             self._apply_late(event)
             return None
+        turn.end = event
+        if self.turns[0] is not turn:
+            late_at = time.monotonic() + LATE_AFTER_SECONDS
+            for earlier in self.turns:
+                if earlier is turn:
+                    break
+                if earlier.end is None and earlier.late_at is None:
+                    earlier.late_at = late_at
         try:
-            if not self.apply(event):
-                self.is_orphaned = True
-                self._settle()
-                return None
-            return self._next_branch()
+            wait = self._count_ends()
+            while not turn.is_counted and not self.is_settled:
+                self.end_waiters += 1
+                self._counted.wait(wait)
+                self.end_waiters -= 1
+                wait = self._count_ends()
         except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
             self.fatal_error = e
             self._settle()
             return None
+        if not turn.is_counted:
+            self._apply_late(event)
+            return None
+        return self._take()
 
-    def _next_branch(self) -> Branch[CallableType, ResultType] | None:
-        """Start the next pending branch if the policy and a free slot allow (under ``lock``).
+    def _count_ends(self) -> float | None:
+        """Count ended runs in start order, past late branches (under ``lock``).
 
-        Settles the batch when it is complete, or when nothing runs and
-        nothing can start (every started branch is blocked).
+        Returns how long ends still to count wait for the earliest branch
+        still running that is not late (None: none waits for one).
+        """
+        turns = self.turns
+        position = 0
+        counted = False
+        wait: float | None = None
+        while position < len(turns) and not self.is_settled:
+            turn = turns[position]
+            if turn.end is not None:
+                del turns[position]
+                turn.is_counted = counted = True
+                if self.apply(turn.end):
+                    self._admit()
+                else:
+                    self.is_orphaned = True
+                    self._settle()
+            elif turn.late_at is None:
+                break
+            elif (until_late := turn.late_at - time.monotonic()) > 0:
+                wait = until_late
+                break
+            else:
+                position += 1
+        if counted and self.end_waiters:
+            self._counted.notify_all()
+        return wait
+
+    def _admit(self) -> None:
+        """Start pending branches in index order into free slots (under ``lock``).
+
+        Settles the batch instead when its completion policy is met.
         """
         if self.is_complete():
             self._settle()
-            return None
-        if self.pending and self.in_flight < self.max_in_flight:
+            return
+        was_waiting = bool(self.ready)
+        while self.pending and self.in_flight < self.max_in_flight:
             branch = self.pending.popleft()
             branch.start()
+            self.ready.append(branch)
             self.in_flight += 1
-            self.running += 1
             self._changed = True
-            return branch
-        if self.running == 0:
-            self._settle()
-        return None
+        if self.ready and not was_waiting and self.is_watching:
+            self._settled.notify()
 
     def _settle(self) -> None:
         self.is_settled = True
         self._settled.notify()
+        self._counted.notify_all()
+        self.begun.notify_all()
 
     def is_complete(self) -> bool:
         """Whether the completion policy is met (the predicate runs once per change)."""
@@ -525,7 +713,7 @@ class _Run(Generic[CallableType, ResultType]):
             return
         self.pool.shutdown(wait=False, cancel_futures=True)
         with self.lock:
-            still_running = self.running > 0
+            still_running = self.workers > 0
         if still_running:
             state.register_branch_pool(self.pool)
 
@@ -544,7 +732,6 @@ class _Run(Generic[CallableType, ResultType]):
     def apply(self, event: BranchEvent[ResultType]) -> bool:
         """Record how a branch run ended; False when the batch must stop (orphaned)."""
         branch = self.by_index[event.index]
-        self.running -= 1
         self._changed = True
         match event.kind:
             case BranchEventKind.COMPLETED:
@@ -571,13 +758,11 @@ class _Run(Generic[CallableType, ResultType]):
         return True
 
     def _apply_late(self, event: BranchEvent[ResultType]) -> None:
-        """Give a branch that finished after the batch settled its true status."""
-        self.running -= 1
-        branch = self.by_index[event.index]
-        if event.kind is BranchEventKind.COMPLETED:
-            branch.complete(event.result)
-        elif event.kind is BranchEventKind.FAILED and event.error is not None:
-            branch.fail(event.error)
+        """A run that ended after the batch settled: its branch stays STARTED.
+
+        An error that must fail the invocation or the execution still does.
+        """
+        if event.kind is BranchEventKind.FAILED and event.error is not None:
             self.retryable_error = _retryable(event.error) or self.retryable_error
         elif event.kind is BranchEventKind.FATAL and self.fatal_error is None:
             self.fatal_error = event.fatal_error
