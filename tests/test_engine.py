@@ -19,6 +19,7 @@ from durable_lambda import (
     durable_execution,
 )
 from durable_lambda.backend import Backend
+from durable_lambda.client import DurableExecutionsApi
 from durable_lambda.clock import SystemClock
 from durable_lambda.config import Duration
 from durable_lambda.local import LocalEngine
@@ -260,3 +261,17 @@ def test_handlers_refuse_to_run_without_a_backend() -> None:
 
     with pytest.raises(DurableExecutionsError, match="No durable backend is configured"):
         echo({}, BareContext())
+
+
+def test_the_engine_answers_the_verbs_of_durable_executions() -> None:
+    engine: DurableExecutionsApi
+    with LocalEngine(skip_time=True) as engine:
+        engine.register_durable_function("echo", echo)
+        execution_id = engine.start_execution("echo", '{"n": 1}', execution_name="first")
+        assert engine.start_execution("echo", "{}", execution_name="first") == execution_id
+        assert engine.wait_for_result(execution_id, 10).result == '{"n": 1}'
+        assert engine.describe_execution(execution_id).status is ExecutionStatus.SUCCEEDED
+        [listed] = engine.list_executions(function_name="echo").executions
+        assert listed.execution_id == execution_id
+        history = engine.get_execution_history(execution_id)
+        assert [e["EventType"] for e in history][-1] == "ExecutionSucceeded"

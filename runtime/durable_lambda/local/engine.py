@@ -64,10 +64,12 @@ from durable_lambda.operation.callback import (
     with_callback_started_id,
 )
 from durable_lambda.store.contract import (
+    DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     REINVOKE_TIMER,
     START_TARGET_RETRY_SECONDS,
     CallbackChange,
+    ExecutionPage,
     ExecutionRecord,
     ExecutionStatus,
     NewExecution,
@@ -379,6 +381,38 @@ class LocalEngine:
         )
         self._notify()
         return stopped
+
+    def describe_execution(self, execution_id: str) -> ExecutionRecord:
+        """The execution (``DurableExecutionsApi``)."""
+        return self.store.get_execution(execution_id)
+
+    def list_executions(
+        self,
+        *,
+        function_name: str | None = None,
+        status: ExecutionStatus | None = None,
+        started_after: datetime.datetime | None = None,
+        started_before: datetime.datetime | None = None,
+        page_token: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> ExecutionPage:
+        """Executions in the engine's store, a page at a time (``DurableExecutionsApi``)."""
+        return self.store.list_executions(
+            function_name=function_name,
+            status=status,
+            started_after=started_after,
+            started_before=started_before,
+            page_token=page_token,
+            limit=limit,
+        )
+
+    def get_execution_history(self, execution_id: str) -> list[Event]:
+        """The execution's events with their payloads (``DurableExecutionsApi``)."""
+        return self.get_history(execution_id)
+
+    def wait_for_result(self, execution_id: str, timeout: float = 60) -> ExecutionRecord:
+        """Block until the execution ends (``DurableExecutionsApi``)."""
+        return self.wait_for_completion(execution_id, timeout)
 
     def get_operations(self, execution_id: str) -> list[Operation]:
         """The execution's operations; callbacks show their ids."""
