@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from durable_lambda import callback_requests
 from durable_lambda.arguments import require, require_seconds_from
 from durable_lambda.backend import Backend
-from durable_lambda.callback_ids import check_payload_size, parse_callback_id, token_hash
 from durable_lambda.chained import ChainedInvokeRequest
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.exceptions import InvalidStateError, ValidationError
@@ -56,10 +56,6 @@ from durable_lambda.local.targets import (
     durable_execution_arn,
 )
 from durable_lambda.operation.callback import (
-    callback_error,
-    callback_failed,
-    callback_heartbeat,
-    callback_succeeded,
     with_callback_id,
     with_callback_started_id,
 )
@@ -68,7 +64,6 @@ from durable_lambda.store.contract import (
     MAX_PAGE_SIZE,
     REINVOKE_TIMER,
     START_TARGET_RETRY_SECONDS,
-    CallbackChange,
     ExecutionPage,
     ExecutionRecord,
     ExecutionStatus,
@@ -463,19 +458,9 @@ class LocalEngine:
     def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None:
         """Complete a waiting callback with ``result`` (UTF-8 text) and resume its execution.
 
-        Raises ValidationError for a malformed id or a result that is not
-        UTF-8, PayloadTooLargeError over 256 KiB, CallbackNotFoundError for
-        an unknown id and CallbackClosedError when the callback no longer
-        waits; none of them changes anything.
+        Refusals (``callback_requests``) change nothing.
         """
-        callback = token_hash(parse_callback_id(callback_id))
-        check_payload_size("result", len(result or b""))
-        try:
-            text = result.decode() if result else None
-        except UnicodeDecodeError as e:
-            msg = f"The callback result must be UTF-8 text: {e}"
-            raise ValidationError(msg) from e
-        self._complete_callback(callback, callback_succeeded(text))
+        self._change_callback(callback_requests.success(callback_id, result))
 
     def send_callback_failure(
         self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
@@ -484,20 +469,17 @@ class LocalEngine:
 
         ``error`` is an ErrorObject or a mapping with ErrorType, ErrorMessage,
         ErrorData (strings) and StackTrace (list of strings), each optional.
-        Raises as ``send_callback_success`` does.
         """
-        callback = token_hash(parse_callback_id(callback_id))
-        self._complete_callback(callback, callback_failed(callback_error(error)))
+        self._change_callback(callback_requests.failure(callback_id, error))
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
         """Tell a waiting callback its caller is alive: its heartbeat timeout starts over."""
-        callback = token_hash(parse_callback_id(callback_id))
-        self.store.change_callback(callback, callback_heartbeat, self.clock.now())
+        self._change_callback(callback_requests.heartbeat(callback_id))
 
-    def _complete_callback(self, callback: str, change: CallbackChange) -> None:
-        # The store made the execution due; the timer loop invokes it.
-        self.store.change_callback(callback, change, self.clock.now())
-        self._notify()
+    def _change_callback(self, request: callback_requests.CallbackRequest) -> None:
+        callback_requests.apply(self.store, request, self.clock.now())
+        if request.wakes:
+            self._notify()  # the store made the execution due; the timer loop invokes it
 
     # endregion
     # region time
