@@ -29,7 +29,7 @@ from typing import Any, Literal
 from durable_lambda import callback_requests
 from durable_lambda.arguments import require, require_seconds_from
 from durable_lambda.backend import Backend
-from durable_lambda.chained import ChainedInvokeRequest
+from durable_lambda.chained import ChainedInvokeRequest, durable_execution_arn
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.execution import RESUME_KEY, require_durable_handler
@@ -53,7 +53,6 @@ from durable_lambda.local.targets import (
     LocalTargets,
     TargetDirectory,
     TargetInfo,
-    durable_execution_arn,
 )
 from durable_lambda.operation.callback import (
     with_callback_id,

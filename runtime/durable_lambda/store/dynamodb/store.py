@@ -117,6 +117,9 @@ CONTENTION_ATTEMPTS = 50
 CACHED_OPERATIONS = 200_000
 """Operations kept, over all executions, so that a warm store reads only what is new."""
 
+TimerListener = Callable[[str, str, datetime.datetime], None]
+"""Told of a timer set: execution id, key, due time."""
+
 _INDEXED_TYPES = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
 """Operations whose latest state is kept in an ``O#`` item: callers outside change them
 (a callback's caller, a chained invoke's target). A wait or a step waiting to
@@ -212,6 +215,8 @@ class DynamoDBStore:
         max_payload_bytes: The largest write the store takes (compressed).
         region_name, endpoint_url: Where the default clients connect; taken
             from ``client`` when one is given, so ``opener`` reaches the same table.
+        on_timer_set: Told of every timer a committed write set (execution id,
+            key, due), so that something delivers it when due.
     """
 
     def __init__(
@@ -225,6 +230,7 @@ class DynamoDBStore:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         region_name: str | None = None,
         endpoint_url: str | None = None,
+        on_timer_set: TimerListener | None = None,
     ) -> None:
         import botocore.exceptions  # noqa: PLC0415 - the AWS SDK loads with the store
 
@@ -237,9 +243,9 @@ class DynamoDBStore:
         self._client = client
         self.region_name: str | None = client.meta.region_name
         self.endpoint_url: str | None = client.meta.endpoint_url
-        if s3_client is None and payload_bucket is not None:
-            s3_client = _client("s3", self.region_name, endpoint_url)
-        self._payloads = PayloadBucket(payload_bucket, s3_client, max_payload_bytes)
+        s3 = s3_client if s3_client is not None else self._default_s3_client
+        self._payloads = PayloadBucket(payload_bucket, s3, max_payload_bytes)
+        self._on_timer_set = on_timer_set
         self._client_error = botocore.exceptions.ClientError
         self._aws_errors = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
         self._lock = threading.Lock()
@@ -281,6 +287,16 @@ class DynamoDBStore:
         for item in items:
             next(iter(item.values()))["TableName"] = self.table_name
         self._call("transact_write_items", TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
+        if self._on_timer_set is not None:
+            for item in items:
+                put = item.get("Put", {}).get("Item", {})
+                if put.get(layout.SORT, {}).get("S", "").startswith(layout.TIMER):
+                    due = from_epoch_millis(int(put["dd"]["N"]))
+                    self._on_timer_set(put["id"]["S"], put["k"]["S"], due)
+
+    def _default_s3_client(self) -> Any:
+        """An S3 client like the DynamoDB one, made when a payload first needs it."""
+        return _client("s3", self.region_name, self.endpoint_url)
 
     def _get(self, partition: str, sort: str) -> dict[str, Any] | None:
         response = self._call(
@@ -1396,6 +1412,8 @@ class DynamoDBStore:
     # region timers
 
     def schedule_reinvoke(self, execution_id: str, due: datetime.datetime) -> None:
+        if self._on_timer_set is not None:
+            self._on_timer_set(execution_id, REINVOKE_TIMER, due)
         with contextlib.suppress(_Conflict):  # it has ended: nothing to invoke
             self._call(
                 "update_item",
