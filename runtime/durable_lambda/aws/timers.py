@@ -6,7 +6,8 @@ when it is due, and a timer delivered late, twice or after its execution
 ended changes nothing (``fire_timer``). Precision: an SQS message's delay is
 kept within seconds for up to 15 minutes; a Scheduler one-time schedule fires
 within about a minute of its time, so a timer further out is scheduled 15
-minutes early and hands over to the queue for the rest. If neither is
+minutes early and hands over to the queue for the rest (14, so that a late
+schedule still finds the queue's horizon). If neither is
 delivered (the invocation arming it died, a message went to the dead-letter
 queue), the sweeper finds the timer in the due index.
 """
@@ -27,6 +28,9 @@ from durable_lambda.chained import function_of
 
 QUEUE_HORIZON = datetime.timedelta(minutes=15)
 """SQS's longest message delay: timers due within it go through the queue."""
+HANDOVER_LEAD = datetime.timedelta(minutes=14)
+"""How long before its timer a schedule fires, to hand over to the queue: within
+the queue's horizon even if the schedule fires late or its minute is rounded."""
 SCHEDULE_NAME_PREFIX = "durable-"
 
 
@@ -70,7 +74,7 @@ class TimerDelivery:
         key: str,
         due: datetime.datetime,
     ) -> None:
-        fires = (due - QUEUE_HORIZON).astimezone(datetime.UTC)
+        fires = (due - HANDOVER_LEAD).astimezone(datetime.UTC)
         scheduler = self._services.scheduler
         # Armed already (the same timer, the same name): nothing to do.
         with contextlib.suppress(scheduler.exceptions.ConflictException):
