@@ -38,8 +38,10 @@ from moto import mock_aws
 
 from durable_lambda.aws import callback_api, entrypoint, environment, sweeper, timer_relay
 from durable_lambda.aws.engine import EngineRuntime
-from durable_lambda.aws.runtime import FunctionRuntime
+from durable_lambda.aws.runtime import FunctionRuntime, read_callback_key
 from durable_lambda.aws.services import AwsServices
+from durable_lambda.callback_ids import callback_id_for
+from durable_lambda.client import DurableClient
 from durable_lambda.store.dynamodb import DynamoDBStore, create_table
 
 REGION = "us-east-1"
@@ -365,7 +367,7 @@ class AwsAccount:
             TABLE, client=services.dynamodb, payload_bucket=BUCKET, s3_client=services.s3
         )
 
-    def function_environment(self, execution_timeout: int = 86400) -> dict[str, str]:
+    def function_environment(self, execution_timeout: int = 7 * 86400) -> dict[str, str]:
         """The environment the constructs give every durable function."""
         return {
             environment.TABLE: TABLE,
@@ -380,7 +382,9 @@ class AwsAccount:
             environment.EXECUTION_TIMEOUT_SECONDS: str(execution_timeout),
         }
 
-    def deploy(self, name: str, handler: Handler, *, execution_timeout: int = 86400) -> Function:
+    def deploy(
+        self, name: str, handler: Handler, *, execution_timeout: int = 7 * 86400
+    ) -> Function:
         """A durable function, as ``DurableFunction`` deploys it."""
         function = Function(name, handler, self.function_environment(execution_timeout))
         self.lambda_.functions[name] = function
@@ -401,6 +405,15 @@ class AwsAccount:
 
     # endregion
     # region what a user and the engine do
+
+    def client(self) -> DurableClient:
+        """A user's ``DurableClient`` of this engine."""
+        return DurableClient(TABLE, payload_bucket=BUCKET, services=self.services("client"))
+
+    def callback_id(self, execution_id: str, operation_id: str) -> str:
+        """The id of a callback, as the function that created it derived it."""
+        key = read_callback_key(self.services("setup"), self.secret_arn)
+        return callback_id_for(key, execution_id, operation_id)
 
     def invoke(self, function: str, event: Any, *, asynchronous: bool = False) -> Any:
         """Invoke a function as a caller would, through Lambda."""
@@ -445,6 +458,16 @@ class AwsAccount:
             due[1]()
             self.lambda_.wait_until_idle()
         self.clock.skip(max(0.0, (target - self.clock.now()).total_seconds()))
+
+    def run_to_end(self, execution_id: str, within_seconds: float = 3 * 86400) -> Any:
+        """Deliver timers in order until the execution ends; its record."""
+        store = self.engine.store
+        deadline = self.clock.now() + datetime.timedelta(seconds=within_seconds)
+        while (record := store.get_execution(execution_id)).status.value == "RUNNING":
+            due = self._next_due()
+            assert due is not None and due[0] <= deadline, f"{execution_id} waits on nothing"
+            self.advance(max(0.0, (due[0] - self.clock.now()).total_seconds()))
+        return record
 
     def _next_due(self) -> tuple[datetime.datetime, Callable[[], None]] | None:
         candidates: list[tuple[datetime.datetime, Callable[[], None]]] = []

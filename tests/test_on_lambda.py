@@ -3,15 +3,22 @@ Lambda stand-in (``aws_harness``), timers delivered on a virtual clock."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_harness import AwsAccount
+from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, AwsAccount, Crash
 
 from durable_lambda import DurableContext, durable_execution
-from durable_lambda.config import Duration
+from durable_lambda.config import CallbackConfig, Duration, StepConfig
+from durable_lambda.retries import JitterStrategy, RetryStrategyConfig, create_retry_strategy
+from durable_lambda.store import ExecutionStatus
+from durable_lambda.testing import DurableFunctionTestRunner
+from examples import approval, nested_workflows
+from examples.__main__ import WORKFLOWS
 
 
 @pytest.fixture
@@ -19,6 +26,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]
     account = AwsAccount(monkeypatch, tmp_path)
     with account.running(monkeypatch):
         yield account
+
+
+def types(aws: AwsAccount, execution_id: str) -> list[str]:
+    return [e["EventType"] for e in aws.engine.store.get_history(execution_id)]
 
 
 @durable_execution
@@ -29,7 +40,7 @@ def waits(event: Any, context: DurableContext) -> str:
     return first + " two"
 
 
-def test_a_plain_event_starts_an_execution_that_waits_on_the_queue_and_a_schedule(
+def test_a_short_wait_resumes_through_the_queue_and_a_long_one_through_a_schedule(
     aws: AwsAccount,
 ) -> None:
     aws.deploy("waits", waits)
@@ -38,10 +49,250 @@ def test_a_plain_event_starts_an_execution_that_waits_on_the_queue_and_a_schedul
     execution_id = answer["DurableExecutionArn"]
     assert execution_id.startswith("arn:aws:lambda:us-east-1:123456789012:function:waits:$LATEST/")
     aws.advance(31)
-    record = aws.engine.store.get_execution(execution_id)
-    assert record.status.value == "RUNNING"
-    history = [e["EventType"] for e in aws.engine.store.get_history(execution_id)]
-    assert history.count("WaitSucceeded") == 1
+    assert types(aws, execution_id).count("WaitSucceeded") == 1
+    actions = {c.action for c in aws.calls if c.caller == "waits"}
+    assert "sqs:SendMessage" in actions  # the 30 s wait
+    assert "scheduler:CreateSchedule" in actions  # the 2 h wait (and the execution timeout)
     aws.advance(2 * 3600)
     record = aws.engine.store.get_execution(execution_id)
-    assert (record.status.value, record.result) == ("SUCCEEDED", '"one two"')
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, '"one two"')
+
+
+@pytest.mark.parametrize(("name", "handler", "event"), WORKFLOWS, ids=[w[0] for w in WORKFLOWS])
+def test_every_seed_pattern_ends_as_it_does_on_the_local_engine(
+    aws: AwsAccount, name: str, handler: Any, event: dict[str, Any]
+) -> None:
+    with DurableFunctionTestRunner(handler) as runner:
+        runner.register_durable_function(nested_workflows.WORKER_NAME, nested_workflows.worker)
+        local = runner.run(input=json.dumps(event))
+    aws.deploy(name, handler)
+    aws.deploy(nested_workflows.WORKER_NAME, nested_workflows.worker)
+    execution_id = aws.invoke(name, event)["DurableExecutionArn"]
+    record = aws.run_to_end(execution_id)
+    assert record.status.value == local.status.value
+    assert record.result == local.result
+    assert aws.lambda_.errors == []
+
+
+def test_the_approval_completes_through_the_callback_api(aws: AwsAccount) -> None:
+    aws.deploy("approval", approval.handler)
+    execution_id = aws.invoke("approval", {"approver_email": "alice@example.com"})[
+        "DurableExecutionArn"
+    ]
+    callback_id = approval.OUTBOX[-1]["callback_id"]
+    url = f"{CALLBACK_URL}/callbacks/{callback_id}"
+    answer = aws.post_callback(url, "succeed", b'{"approved_by": "alice"}')
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {})
+    again = aws.post_callback(url, "succeed", b"{}")
+    assert again["statusCode"] == 409
+    assert json.loads(again["body"])["Error"] == "CallbackClosed"
+    record = aws.engine.store.get_execution(execution_id)
+    assert record.status is ExecutionStatus.SUCCEEDED
+    assert json.loads(record.result or "")["status"] == "approved"
+
+
+def test_an_approval_nobody_answers_times_out_after_24_hours_and_escalates(
+    aws: AwsAccount,
+) -> None:
+    aws.deploy("approval", approval.handler)
+    execution_id = aws.invoke("approval", {"approver_email": "bob@example.com"})[
+        "DurableExecutionArn"
+    ]
+    record = aws.run_to_end(execution_id)
+    assert json.loads(record.result or "") == {"status": "timeout", "escalated": True}
+    assert "CallbackTimedOut" in types(aws, execution_id)
+
+
+def test_bad_callback_requests_are_refused_without_internals(aws: AwsAccount) -> None:
+    for path, body, status, code in (
+        ("/callbacks/not-an-id", b"", 400, "InvalidRequest"),
+        ("/callbacks/" + "A" * 43, b"", 404, "CallbackNotFound"),
+        ("/elsewhere", b"", 404, "NotFound"),
+        ("/callbacks/" + "A" * 43, b"x" * 300_000, 413, "PayloadTooLarge"),
+    ):
+        answer = aws.post_callback(CALLBACK_URL + path, "succeed", body)
+        assert answer["statusCode"] == status, path
+        assert json.loads(answer["body"])["Error"] == code
+        assert "Traceback" not in answer["body"]
+
+
+flaky_runs: list[int] = []
+
+
+@durable_execution
+def flaky(event: Any, context: DurableContext) -> int:
+    def attempt(step_context: Any) -> int:
+        flaky_runs.append(step_context.attempt)
+        if step_context.attempt < 3:
+            raise RuntimeError("not yet")
+        return step_context.attempt
+
+    retry = create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=5,
+            initial_delay=Duration.from_seconds(2),
+            jitter_strategy=JitterStrategy.NONE,
+        )
+    )
+    return int(context.step(attempt, name="flaky", config=StepConfig(retry_strategy=retry)))
+
+
+def test_a_retry_delay_resumes_through_the_queue(aws: AwsAccount) -> None:
+    flaky_runs.clear()
+    aws.deploy("flaky", flaky)
+    execution_id = aws.invoke("flaky", {})["DurableExecutionArn"]
+    record = aws.run_to_end(execution_id, within_seconds=60)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "3")
+    assert flaky_runs == [1, 2, 3]
+
+
+@durable_execution
+def calls_others(event: Any, context: DurableContext) -> dict[str, Any]:
+    durable = context.invoke("worker", {"batch": {"items": ["a"]}}, name="durable")
+    plain = context.invoke("plain", {"n": 2}, name="plain")
+    return {"durable": durable, "plain": plain}
+
+
+plain_calls: list[Any] = []
+
+
+def plain(event: Any, context: Any) -> dict[str, Any]:
+    plain_calls.append(event)
+    return {"doubled": event["n"] * 2}
+
+
+def test_chained_invokes_of_a_durable_and_a_plain_function(aws: AwsAccount) -> None:
+    plain_calls.clear()
+    aws.deploy("parent", calls_others)
+    aws.deploy("worker", nested_workflows.worker)
+    aws.deploy_plain("plain", plain)
+    execution_id = aws.invoke("parent", {})["DurableExecutionArn"]
+    record = aws.run_to_end(execution_id)
+    assert record.status is ExecutionStatus.SUCCEEDED
+    assert json.loads(record.result or "") == {
+        "durable": [{"item": "a", "processed": True}],
+        "plain": {"doubled": 4},
+    }
+    assert plain_calls == [{"n": 2}]
+    history = aws.engine.store.get_history(execution_id)
+    [started, _] = [e for e in history if e["EventType"] == "ChainedInvokeStarted"]
+    child_id = started["ChainedInvokeStartedDetails"]["DurableExecutionArn"]
+    assert child_id.startswith("arn:aws:lambda:us-east-1:123456789012:function:worker:$LATEST/")
+    assert aws.engine.store.get_execution(child_id).parent_execution_id == execution_id
+
+
+@durable_execution
+def waits_for_a_callback(event: Any, context: DurableContext) -> Any:
+    return context.create_callback("forever").result()
+
+
+def test_the_client_starts_lists_stops_and_reads_history(aws: AwsAccount) -> None:
+    aws.deploy("waiting", waits_for_a_callback)
+    client = aws.client()
+    execution_id = client.start_execution("waiting", '{"a": 1}', execution_name="first")
+    aws.lambda_.wait_until_idle()
+    assert client.start_execution("waiting", "{}", execution_name="first") == execution_id
+    aws.lambda_.wait_until_idle()
+    [listed] = client.list_executions(function_name="waiting").executions
+    assert (listed.execution_id, listed.input_payload) == (execution_id, '{"a": 1}')
+    assert client.describe_execution(execution_id).status is ExecutionStatus.RUNNING
+    assert client.stop_execution(execution_id)
+    assert not client.stop_execution(execution_id)
+    assert client.wait_for_result(execution_id, 5).status is ExecutionStatus.STOPPED
+    events = [e["EventType"] for e in client.get_execution_history(execution_id)]
+    assert events[0] == "ExecutionStarted" and events[-1] == "ExecutionStopped"
+
+
+def test_the_client_completes_a_callback(aws: AwsAccount) -> None:
+    aws.deploy("waiting", waits_for_a_callback)
+    client = aws.client()
+    execution_id = client.start_execution("waiting", "{}")
+    aws.lambda_.wait_until_idle()
+    [started] = [
+        e for e in aws.engine.store.get_history(execution_id) if e["EventType"] == "CallbackStarted"
+    ]
+    callback_id = aws.callback_id(execution_id, started["Id"])
+    client.send_callback_success(callback_id, b'"done"')
+    aws.lambda_.wait_until_idle()
+    # The callback's body is the text that was sent; the handler returns it as is.
+    assert client.wait_for_result(execution_id, 5).result == json.dumps('"done"')
+
+
+@durable_execution
+def times_out(event: Any, context: DurableContext) -> Any:
+    return context.create_callback("never", CallbackConfig()).result()
+
+
+def test_an_execution_past_its_timeout_times_out(aws: AwsAccount) -> None:
+    aws.deploy("slowpoke", times_out, execution_timeout=120)
+    execution_id = aws.invoke("slowpoke", {})["DurableExecutionArn"]
+    record = aws.run_to_end(execution_id)
+    assert record.status is ExecutionStatus.TIMED_OUT
+    assert types(aws, execution_id)[-1] == "ExecutionTimedOut"
+
+
+crashes: list[int] = []
+
+
+@durable_execution
+def crashes_once(event: Any, context: DurableContext) -> str:
+    def body(_: Any) -> str:
+        if not crashes:
+            crashes.append(1)
+            raise Crash
+        return "survived"
+
+    return str(context.step(body, name="fragile"))
+
+
+def test_a_crashed_invocation_is_rescued_by_the_sweeper(aws: AwsAccount) -> None:
+    crashes.clear()
+    aws.deploy("fragile", crashes_once)
+    assert aws.invoke("fragile", {}) == {"errorType": "Runtime.ExitError"}
+    [record] = aws.engine.store.list_executions(function_name="fragile").executions
+    execution_id = record.execution_id
+    assert record.lease is not None  # held by the dead invocation
+    assert aws.sweep() == 0  # its lease has not expired
+    aws.advance(FUNCTION_TIMEOUT_SECONDS + 91)
+    assert aws.sweep() >= 1
+    record = aws.engine.store.get_execution(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, '"survived"')
+    completed = [
+        e
+        for e in aws.engine.store.get_history(execution_id)
+        if e["EventType"] == "InvocationCompleted"
+    ]
+    assert completed[0]["InvocationCompletedDetails"]["Error"]["Payload"]["ErrorType"] == (
+        "Runtime.ExitError"
+    )
+
+
+counted_steps: list[str] = []
+
+
+@durable_execution
+def counts(event: Any, context: DurableContext) -> str:
+    context.wait(Duration.from_seconds(5), name="pause")
+    return str(context.step(lambda _: counted_steps.append("ran") or "once", name="after"))
+
+
+def test_the_same_resume_delivered_five_times_at_once_moves_the_execution_once(
+    aws: AwsAccount,
+) -> None:
+    counted_steps.clear()
+    aws.deploy("counts", counts)
+    execution_id = aws.invoke("counts", {})["DurableExecutionArn"]
+    aws.engine.store.fire_timer(execution_id, "op:1", aws.clock.now())  # the wait is over
+    threads = [
+        threading.Thread(target=aws.invoke, args=("counts", {"DurableExecutionArn": execution_id}))
+        for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    aws.lambda_.wait_until_idle()
+    record = aws.engine.store.get_execution(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, '"once"')
+    assert counted_steps == ["ran"]
+    assert types(aws, execution_id).count("InvocationCompleted") == 2
