@@ -50,6 +50,8 @@ TABLE = "durable-executions"
 BUCKET = "durable-payloads"
 GROUP = "durable-timers"
 CALLBACK_URL = "https://callbacks.example.com"
+WEEK = 7 * 86400
+"""Functions' execution timeout unless a test sets one: past every timer of the tests."""
 FUNCTION_TIMEOUT_SECONDS = 60
 """Every function's Lambda timeout: a crashed invocation's lease expires after it."""
 
@@ -367,7 +369,7 @@ class AwsAccount:
             TABLE, client=services.dynamodb, payload_bucket=BUCKET, s3_client=services.s3
         )
 
-    def function_environment(self, execution_timeout: int = 7 * 86400) -> dict[str, str]:
+    def function_environment(self, execution_timeout: int = WEEK) -> dict[str, str]:
         """The environment the constructs give every durable function."""
         return {
             environment.TABLE: TABLE,
