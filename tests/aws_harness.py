@@ -19,6 +19,7 @@ import contextlib
 import datetime
 import itertools
 import json
+import os
 import queue
 import re
 import socket
@@ -314,10 +315,42 @@ class AwsAccount:
                 yield self
             finally:
                 self.lambda_.close()
-                (self._tmp_path / "aws-calls.json").write_text(
-                    json.dumps([c.__dict__ for c in self.calls], indent=1)
-                )
+            check_granted(self.granted_calls())
 
+    # region the calls the runtime makes
+
+    def granted_calls(self) -> set[tuple[str, str, str]]:
+        """(caller, IAM action, resource) of every call a part of the runtime made,
+        named as the constructs name them (``tests/data/aws_calls.json``)."""
+        durable = {n for n, f in self.lambda_.functions.items() if f.environment}
+        plain = set(self.lambda_.functions) - durable
+        found: set[tuple[str, str, str]] = set()
+        for call in self.calls:
+            if call.caller in ("setup", "user") or call.caller in plain:
+                continue
+            caller = "durable-function" if call.caller in durable else call.caller
+            for action in _iam_actions(call.action):
+                found.add((caller, action, self._resource(call, durable)))
+        return found
+
+    def _resource(self, call: Call, durable: set[str]) -> str:
+        resource = call.resource
+        if resource == TABLE:
+            return "table"
+        if resource == BUCKET:
+            return "payload-bucket"
+        if resource == getattr(self, "queue_url", None):
+            return "timer-queue"
+        if resource == getattr(self, "secret_arn", None):
+            return "callback-key-secret"
+        if resource == GROUP:
+            return "schedule-group"
+        name = resource.split(":")[6] if resource.startswith("arn:") else resource.split(":")[0]
+        if name == call.caller:
+            return "itself"
+        return "durable-function" if name in durable else "plain-function"
+
+    # endregion
     # region parts
 
     def services(self, caller: str) -> AwsServices:
@@ -342,7 +375,7 @@ class AwsAccount:
                 or params.get("GroupName")
                 or ""
             )
-            if model.name == "TransactWriteItems":
+            if model.name in ("TransactWriteItems", "BatchGetItem"):
                 resource = TABLE
             with self._lock:
                 self.calls.append(Call(caller, f"{service}:{model.name}", str(resource)))
@@ -504,7 +537,8 @@ class AwsAccount:
         services.lambda_.invoke(
             FunctionName=target["Arn"], InvocationType="Event", Payload=target["Input"].encode()
         )
-        services.scheduler.delete_schedule(GroupName=GROUP, Name=schedule["Name"])
+        # Scheduler's own doing (ActionAfterCompletion DELETE), not its role's.
+        self.services("setup").scheduler.delete_schedule(GroupName=GROUP, Name=schedule["Name"])
 
     # endregion
 
@@ -514,3 +548,35 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+CALLS_FILE = Path(__file__).parent / "data" / "aws_calls.json"
+"""Every (caller, IAM action, resource) the runtime makes in these tests; the
+constructs' tests check that each is granted, and nothing more."""
+_TRANSACTION_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+
+def _iam_actions(call: str) -> tuple[str, ...]:
+    """The IAM actions a call needs."""
+    if call == "dynamodb:TransactWriteItems":
+        return _TRANSACTION_ACTIONS
+    if call == "lambda:Invoke":
+        return ("lambda:InvokeFunction",)
+    return (call,)
+
+
+def check_granted(found: set[tuple[str, str, str]]) -> None:
+    """Fail if the runtime made a call ``aws_calls.json`` does not list (the constructs
+    grant exactly what it lists); with ``DURABLE_LAMBDA_RECORD_AWS_CALLS=1``, add it."""
+    known = {tuple(c) for c in json.loads(CALLS_FILE.read_text())} if CALLS_FILE.exists() else set()
+    new = found - known
+    if new and os.environ.get("DURABLE_LAMBDA_RECORD_AWS_CALLS") == "1":
+        CALLS_FILE.parent.mkdir(exist_ok=True)
+        CALLS_FILE.write_text(json.dumps(sorted(known | new), indent=1) + "\n")
+        return
+    assert not new, f"calls not in {CALLS_FILE.name} (grant them, then record them): {sorted(new)}"

@@ -3,7 +3,9 @@ Lambda stand-in (``aws_harness``), timers delivered on a virtual clock."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -296,3 +298,22 @@ def test_the_same_resume_delivered_five_times_at_once_moves_the_execution_once(
     assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, '"once"')
     assert counted_steps == ["ran"]
     assert types(aws, execution_id).count("InvocationCompleted") == 2
+
+
+@durable_execution
+def large_result(event: Any, context: DurableContext) -> int:
+    # Random text: it does not compress to fit an item.
+    return len(
+        context.step(lambda _: base64.b64encode(os.urandom(1_500_000)).decode(), name="large")
+    )
+
+
+def test_a_result_too_large_for_an_item_goes_through_the_payload_bucket(aws: AwsAccount) -> None:
+    aws.deploy("large", large_result)
+    execution_id = aws.invoke("large", {})["DurableExecutionArn"]
+    record = aws.engine.store.get_execution(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "2000000")
+    assert any(c.action == "s3:PutObject" and c.caller == "large" for c in aws.calls)
+    history = aws.client().get_execution_history(execution_id)
+    [succeeded] = [e for e in history if e["EventType"] == "StepSucceeded"]
+    assert len(succeeded["StepSucceededDetails"]["Result"]["Payload"]) == 2_000_000
