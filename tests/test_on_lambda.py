@@ -316,4 +316,4 @@ def test_a_result_too_large_for_an_item_goes_through_the_payload_bucket(aws: Aws
     assert any(c.action == "s3:PutObject" and c.caller == "large" for c in aws.calls)
     history = aws.client().get_execution_history(execution_id)
     [succeeded] = [e for e in history if e["EventType"] == "StepSucceeded"]
-    assert len(succeeded["StepSucceededDetails"]["Result"]["Payload"]) == 2_000_000
+    assert len(json.loads(succeeded["StepSucceededDetails"]["Result"]["Payload"])) == 2_000_000
