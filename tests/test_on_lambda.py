@@ -317,3 +317,33 @@ def test_a_result_too_large_for_an_item_goes_through_the_payload_bucket(aws: Aws
     history = aws.client().get_execution_history(execution_id)
     [succeeded] = [e for e in history if e["EventType"] == "StepSucceeded"]
     assert len(json.loads(succeeded["StepSucceededDetails"]["Result"]["Payload"])) == 2_000_000
+
+
+def test_an_alias_that_started_an_execution_is_the_one_its_wake_ups_invoke(
+    aws: AwsAccount,
+) -> None:
+    aws.deploy("waits", waits)
+    execution_id = aws.invoke("waits:live", {})["DurableExecutionArn"]
+    assert execution_id.startswith("arn:aws:lambda:us-east-1:123456789012:function:waits:live/")
+    record = aws.run_to_end(execution_id)
+    assert record.status is ExecutionStatus.SUCCEEDED
+    woken = {c.resource for c in aws.calls if c.action == "lambda:Invoke" and c.caller != "user"}
+    assert woken == {"arn:aws:lambda:us-east-1:123456789012:function:waits:live"}
+
+
+def test_each_invocation_writes_one_json_line_with_its_metrics(
+    aws: AwsAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.deploy("waits", waits)
+    execution_id = aws.invoke("waits", {})["DurableExecutionArn"]
+    aws.run_to_end(execution_id)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    invocations = [line for line in lines if line.get("message") == "durable invocation"]
+    assert [line["outcome"] for line in invocations] == ["SUSPENDED", "SUSPENDED", "SUCCEEDED"]
+    assert [line["operationsNew"] for line in invocations] == [2, 1, 0]
+    assert invocations[0]["ExecutionsStarted"] == 1
+    assert invocations[-1]["ExecutionsSucceeded"] == 1
+    assert {line["durableExecutionArn"] for line in invocations} == {execution_id}
+    [metrics] = invocations[0]["_aws"]["CloudWatchMetrics"]
+    assert metrics["Namespace"] == "DurableLambda"
+    assert {m["Name"] for m in metrics["Metrics"]} >= {"ExecutionsStarted", "Checkpoints"}

@@ -93,7 +93,8 @@ def required(values: Mapping[str, str], name: str) -> str:
 def arn(values: Mapping[str, str], name: str, service: str) -> str:
     value = required(values, name)
     if not value.startswith("arn:") or value.split(":")[2:3] != [service]:
-        msg = f"The environment variable {name} must be a {service} ARN, got {value!r}"
+        article = "an" if service[0] in "aeiou" else "a"
+        msg = f"The environment variable {name} must be {article} {service} ARN, got {value!r}"
         raise ConfigurationError(msg)
     return value
 

@@ -47,7 +47,7 @@ class FunctionRuntime:
         self.timers = TimerDelivery(environment, self.services)
         self.store = DynamoDBStore(
             environment.table,
-            client=self.services.dynamodb,
+            client=lambda: self.services.dynamodb,
             payload_bucket=environment.payload_bucket,
             s3_client=lambda: self.services.s3,
             retention=datetime.timedelta(days=environment.retention_days),
