@@ -303,17 +303,19 @@ def test_the_same_resume_delivered_five_times_at_once_moves_the_execution_once(
 @durable_execution
 def large_result(event: Any, context: DurableContext) -> int:
     # Random text: it does not compress to fit an item.
-    return len(
-        context.step(lambda _: base64.b64encode(os.urandom(1_500_000)).decode(), name="large")
-    )
+    large = context.step(lambda _: base64.b64encode(os.urandom(1_500_000)).decode(), name="large")
+    context.wait(Duration.from_seconds(5), name="pause")
+    return len(large)
 
 
 def test_a_result_too_large_for_an_item_goes_through_the_payload_bucket(aws: AwsAccount) -> None:
-    aws.deploy("large", large_result)
+    function = aws.deploy("large", large_result)
     execution_id = aws.invoke("large", {})["DurableExecutionArn"]
-    record = aws.engine.store.get_execution(execution_id)
-    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "2000000")
     assert any(c.action == "s3:PutObject" and c.caller == "large" for c in aws.calls)
+    function.runtime = None  # the resume runs in a new container: it reads the result back
+    record = aws.run_to_end(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "2000000")
+    assert any(c.action == "s3:GetObject" and c.caller == "large" for c in aws.calls)
     history = aws.client().get_execution_history(execution_id)
     [succeeded] = [e for e in history if e["EventType"] == "StepSucceeded"]
     assert len(json.loads(succeeded["StepSucceededDetails"]["Result"]["Payload"])) == 2_000_000
