@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from durable_lambda.cli.callbacks import callback
+from durable_lambda.cli.dev import dev
 from durable_lambda.cli.errors import told_in_one_line
 from durable_lambda.cli.executions import executions
 from durable_lambda.cli.run import run
@@ -27,5 +28,6 @@ def cli() -> None:
 
 
 cli.add_command(run)
+cli.add_command(dev)
 cli.add_command(executions)
 cli.add_command(callback)
