@@ -8,6 +8,7 @@ file, so they outlive the server and the other commands read them.
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import time
@@ -28,6 +29,8 @@ from durable_lambda.cli.web.app import DevApplication
 from durable_lambda.local import LocalEngine
 from durable_lambda.store.contract import MAX_PAGE_SIZE, ExecutionStatus
 from durable_lambda.store.sqlite import SqliteStore
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8000
 WATCH_SECONDS = 0.25
@@ -121,9 +124,12 @@ class Watch:
         self._started.put(execution_id)
 
     def run(self, engine: LocalEngine) -> None:
-        """Look every WATCH_SECONDS, until interrupted."""
+        """Look every WATCH_SECONDS, until interrupted; a failed look is logged, not fatal."""
         while True:
-            self.look(engine)
+            try:
+                self.look(engine)
+            except Exception:  # the server goes on; the next look tries again
+                logger.exception("Could not read what the executions did; trying again")
             time.sleep(WATCH_SECONDS)
 
     def look(self, engine: LocalEngine) -> None:

@@ -82,10 +82,10 @@ def execution_summary(record: ExecutionRecord, now: datetime.datetime) -> Table:
 def executions_table(records: Iterable[ExecutionRecord], now: datetime.datetime) -> Table:
     """Executions, one a row."""
     table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("Started")
-    table.add_column("Status")
-    table.add_column("Duration", justify="right")
-    table.add_column("Function")
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    table.add_column("Function", no_wrap=True)
     table.add_column("Execution", overflow="fold")
     for record in records:
         table.add_row(
@@ -102,10 +102,10 @@ def timeline_table(timeline: ExecutionTimeline, now: datetime.datetime) -> Rende
     """The operations nested by parent: status, start, duration, attempts, waits, callbacks."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("Operation", overflow="fold")
-    table.add_column("Kind")
-    table.add_column("Status")
-    table.add_column("Start", justify="right")
-    table.add_column("Duration", justify="right")
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Start", justify="right", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
     table.add_column("Details", overflow="fold")
     table.add_row(
         Text("execution", style="bold"),
