@@ -61,7 +61,6 @@ class OperationTimeline:
     end: datetime.datetime | None = None
     attempts: int = 0
     """Attempts a step has made (polls of a wait_for_condition)."""
-    result: str | None = None
     error: Mapping[str, Any] | None = None
     """The last error: ErrorType, ErrorMessage, ErrorData, StackTrace."""
     wait_seconds: int | None = None
@@ -70,8 +69,6 @@ class OperationTimeline:
     callback_id: str | None = None
     function_name: str | None = None
     """The target of a chained invoke."""
-    child_execution_id: str | None = None
-    """The execution a chained invoke of a durable function started."""
     spans: list[Span] = field(default_factory=list)
     children: list[OperationTimeline] = field(default_factory=list)
 
@@ -106,10 +103,8 @@ class ExecutionTimeline:
     """An execution as its history tells it."""
 
     start: datetime.datetime
-    input: str | None
     status: str = "RUNNING"
     end: datetime.datetime | None = None
-    result: str | None = None
     error: Mapping[str, Any] | None = None
     invocations: int = 0
     failed_invocations: int = 0
@@ -157,11 +152,7 @@ def timeline_of(events: Sequence[Event]) -> ExecutionTimeline:
     if not events or events[0]["EventType"] != "ExecutionStarted":
         msg = "A history starts with ExecutionStarted"
         raise ValueError(msg)
-    first = events[0]
-    timeline = ExecutionTimeline(
-        start=first["EventTimestamp"],
-        input=_payload(first["ExecutionStartedDetails"].get("Input")),
-    )
+    timeline = ExecutionTimeline(start=events[0]["EventTimestamp"])
     for event in events[1:]:
         apply_event(timeline, event)
     return timeline
@@ -175,7 +166,6 @@ def apply_event(timeline: ExecutionTimeline, event: Event) -> None:
     if event_type in EXECUTION_ENDINGS:
         timeline.status = EXECUTION_ENDINGS[event_type]
         timeline.end = at
-        timeline.result = _payload(details.get("Result"))
         timeline.error = _error(details)
         return
     if event_type == "InvocationCompleted":
@@ -232,14 +222,12 @@ def _started(
         operation.callback_id = details.get("CallbackId")
     elif operation.kind == "ChainedInvoke":
         operation.function_name = details.get("FunctionName")
-        operation.child_execution_id = details.get("DurableExecutionArn")
 
 
 def _changed(
     operation: OperationTimeline, change: str, details: Mapping[str, Any], at: datetime.datetime
 ) -> None:
     _close_span(operation, at)
-    operation.result = _payload(details.get("Result")) or operation.result
     operation.error = _error(details) or operation.error
     retry = details.get("RetryDetails") or {}
     operation.attempts = max(operation.attempts, retry.get("CurrentAttempt", 0))
@@ -256,13 +244,6 @@ def _changed(
 def _close_span(operation: OperationTimeline, at: datetime.datetime) -> None:
     if operation.spans and operation.spans[-1].end is None:
         operation.spans[-1] = Span(operation.spans[-1].kind, operation.spans[-1].start, at)
-
-
-def _payload(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        payload = value.get("Payload")
-        return payload if isinstance(payload, str) else None
-    return None
 
 
 def _error(details: Mapping[str, Any]) -> Mapping[str, Any] | None:
