@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,6 @@ from durable_lambda.store import ExecutionStatus
 from durable_lambda.testing import DurableFunctionTestRunner
 from examples import approval, nested_workflows
 from examples.__main__ import WORKFLOWS
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]:
-    account = AwsAccount(monkeypatch, tmp_path)
-    with account.running(monkeypatch):
-        yield account
 
 
 def types(aws: AwsAccount, execution_id: str) -> list[str]:
