@@ -172,7 +172,6 @@ class CallbackServer:
     def _serve(self) -> None:
         while not self._closing.is_set():
             wasyncore.loop(_LOOP_TICK_SECONDS, use_poll=True, map=self._sockets, count=1)
-        wasyncore.close_all(self._sockets)
 
     @property
     def endpoint(self) -> str:
@@ -184,4 +183,7 @@ class CallbackServer:
         self._closing.set()
         self._server.pull_trigger()
         self._thread.join()
+        # Only once the loop is gone: closing earlier, in the loop's thread,
+        # raced the trigger pulled just above (a write to a closed file).
+        wasyncore.close_all(self._sockets)
         self._workers.shutdown()
