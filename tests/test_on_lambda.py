@@ -7,15 +7,18 @@ import base64
 import json
 import os
 import threading
+import time
 from typing import Any
 
 import pytest
 from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, AwsAccount, Crash
 
 from durable_lambda import DurableContext, durable_execution
+from durable_lambda.aws import events
 from durable_lambda.config import CallbackConfig, Duration, StepConfig
 from durable_lambda.retries import JitterStrategy, RetryStrategyConfig, create_retry_strategy
 from durable_lambda.store import ExecutionStatus
+from durable_lambda.store.contract import EXECUTION_TIMEOUT_TIMER
 from durable_lambda.testing import DurableFunctionTestRunner
 from examples import approval, nested_workflows
 from examples.__main__ import WORKFLOWS
@@ -324,19 +327,81 @@ def test_an_alias_that_started_an_execution_is_the_one_its_wake_ups_invoke(
     assert woken == {"arn:aws:lambda:us-east-1:123456789012:function:waits:live"}
 
 
+def log_lines(capsys: pytest.CaptureFixture[str], message: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return [line for line in lines if line.get("message") == message]
+
+
 def test_each_invocation_writes_one_json_line_with_its_metrics(
     aws: AwsAccount, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aws.deploy("waits", waits)
     execution_id = aws.invoke("waits", {})["DurableExecutionArn"]
     aws.run_to_end(execution_id)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    invocations = [line for line in lines if line.get("message") == "durable invocation"]
+    invocations = log_lines(capsys, "durable invocation")
     assert [line["outcome"] for line in invocations] == ["SUSPENDED", "SUSPENDED", "SUCCEEDED"]
     assert [line["operationsNew"] for line in invocations] == [2, 1, 0]
-    assert invocations[0]["ExecutionsStarted"] == 1
-    assert invocations[-1]["ExecutionsSucceeded"] == 1
+    assert [line["Checkpoints"] for line in invocations] == [2, 1, 0]
+    assert [line["ExecutionsSucceeded"] for line in invocations] == [0, 0, 1]
     assert {line["durableExecutionArn"] for line in invocations} == {execution_id}
     [metrics] = invocations[0]["_aws"]["CloudWatchMetrics"]
     assert metrics["Namespace"] == "DurableLambda"
-    assert {m["Name"] for m in metrics["Metrics"]} >= {"ExecutionsStarted", "Checkpoints"}
+    assert metrics["Dimensions"] == [["FunctionName"]]
+    assert {m["Name"] for m in metrics["Metrics"]} == {
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "Checkpoints",
+        "ReplayTime",
+    }
+
+
+def test_each_start_is_counted_once_under_the_function_it_starts(
+    aws: AwsAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.deploy("parent", calls_others)
+    aws.deploy("worker", nested_workflows.worker)
+    aws.deploy_plain("plain", plain)
+    aws.deploy("waiting", waits_for_a_callback)
+    aws.run_to_end(aws.invoke("parent", {})["DurableExecutionArn"])
+    client = aws.client()
+    for _ in range(2):  # the same name twice starts one execution
+        client.start_execution("waiting", "{}", execution_name="once")
+        aws.lambda_.wait_until_idle()
+    started = [
+        (line["FunctionName"], line["ExecutionsStarted"])
+        for line in log_lines(capsys, "durable execution")
+    ]
+    assert sorted(started) == [("parent", 1), ("waiting", 1), ("worker", 1)]
+
+
+def test_a_timeout_is_counted_once_however_often_its_timer_comes(
+    aws: AwsAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.deploy("slowpoke", times_out, execution_timeout=120)
+    execution_id = aws.invoke("slowpoke", {})["DurableExecutionArn"]
+    assert aws.run_to_end(execution_id).status is ExecutionStatus.TIMED_OUT
+    late = events.timer(execution_id, EXECUTION_TIMEOUT_TIMER, aws.clock.now())
+    assert aws.invoke("slowpoke", late)["Status"] == "TIMED_OUT"
+    timed_out = [
+        (line["FunctionName"], line["durableExecutionArn"])
+        for line in log_lines(capsys, "durable execution")
+        if "ExecutionsTimedOut" in line
+    ]
+    assert timed_out == [("slowpoke", execution_id)]
+
+
+@durable_execution
+def slow_to_replay(event: Any, context: DurableContext) -> str:
+    time.sleep(0.05)  # on every run, replays included
+    context.wait(Duration.from_seconds(5), name="pause")
+    return str(context.step(lambda _: time.sleep(0.2) or "done", name="slow"))
+
+
+def test_replay_time_is_the_time_spent_before_the_first_new_operation(
+    aws: AwsAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.deploy("slow", slow_to_replay)
+    aws.run_to_end(aws.invoke("slow", {})["DurableExecutionArn"])
+    first, resumed = log_lines(capsys, "durable invocation")
+    assert first["ReplayTime"] == 0  # nothing to replay
+    assert 50 <= resumed["ReplayTime"] < 200 <= resumed["durationMs"] - resumed["ReplayTime"]

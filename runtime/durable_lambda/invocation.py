@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,10 @@ class InvocationSummary:
     """Operations recorded before the invocation (loaded at its start)."""
     operations_new: int
     outcome: InvocationOutcome
+    replay_seconds: float = 0.0
+    """How long the handler re-ran recorded operations before its first new
+    checkpoint (the whole run when it recorded nothing; 0 when nothing was recorded
+    before)."""
 
 
 def run_invocation(
@@ -84,35 +89,53 @@ def run_invocation(
     if lease is None:
         return _output_of(store.get_execution(execution_id))
     replayed = len(lease.operations)
+    replay_seconds = 0.0
     try:
         while True:
-            outcome, last_checkpoints, operations = _replay(handler, backend, lease, lambda_context)
-            if store.finish_invocation(lease, clock.now(), outcome, last_checkpoints):
+            run = _replay(handler, backend, lease, lambda_context)
+            replay_seconds += run.replay_seconds
+            if store.finish_invocation(lease, clock.now(), run.outcome, run.last_checkpoints):
                 break
             lease = store.reload(lease)
     except LeaseLostError:
         logger.warning("Invocation %s lost its lease", lambda_context.aws_request_id)
         return {"Status": InvocationStatus.PENDING.value}
+    outcome = run.outcome
     if on_finished is not None:
-        on_finished(InvocationSummary(lease.execution, replayed, operations - replayed, outcome))
+        on_finished(
+            InvocationSummary(
+                lease.execution, replayed, run.operations - replayed, outcome, replay_seconds
+            )
+        )
     if isinstance(outcome, InvocationFailed):
         msg = f"{outcome.error.type}: {outcome.error.message}"
         raise InvocationFailedError(msg)
     return _output(outcome)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One run of the handler."""
+
+    outcome: InvocationOutcome
+    last_checkpoints: CheckpointBatch | None
+    """What its end is to write."""
+    operations: int
+    """How many operations the execution has then."""
+    replay_seconds: float
+
+
 def _replay(
     handler: Handler, backend: Backend, lease: Lease, lambda_context: LambdaContext
-) -> tuple[InvocationOutcome, CheckpointBatch | None, int]:
-    """Run the handler once: how it ended, the checkpoints its end is to write, and
-    how many operations the execution has then."""
+) -> _Run:
+    """Run the handler once."""
     state = ExecutionState(
         lease, backend.store, backend.clock, managed_limits=backend.managed_limits
     )
-    context = DurableContext.from_lambda_context(
-        state, lambda_context, replaying=state.has_prior_operations()
-    )
+    replaying = state.has_prior_operations()
+    context = DurableContext.from_lambda_context(state, lambda_context, replaying=replaying)
     outcome: InvocationOutcome
+    began = time.monotonic()
     try:
         result = handler(_input_event(lease.execution.input_payload), context)
         outcome = Succeeded(json.dumps(result))
@@ -135,10 +158,11 @@ def _replay(
             state.close()
         raise
     operations = state.operation_count()
+    replay_seconds = (state.first_checkpoint_at or time.monotonic()) - began if replaying else 0.0
     try:
-        return outcome, state.hand_over(), operations
+        return _Run(outcome, state.hand_over(), operations, replay_seconds)
     except InvocationError as e:
-        return _invocation_error_outcome(e), None, operations
+        return _Run(_invocation_error_outcome(e), None, operations, replay_seconds)
 
 
 def _invocation_error_outcome(error: InvocationError) -> InvocationOutcome:

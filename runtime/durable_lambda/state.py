@@ -295,6 +295,8 @@ class ExecutionState:
         self._durable_once_queued = store.volatile
         self._orphaned_scopes: set[str] = set()
         self._branch_pools: list[ThreadPoolExecutor] = []
+        self.first_checkpoint_at: float | None = None
+        """``time.monotonic()`` of this invocation's first checkpoint: its replay's end."""
 
     def get(self, operation_id: str) -> Operation | None:
         """The operation's current state, if it was ever recorded."""
@@ -318,6 +320,8 @@ class ExecutionState:
         Inside the lock, no call but a refusal (see ``CheckpointWriter``). Once
         a write has failed, every checkpoint raises its failure.
         """
+        if self.first_checkpoint_at is None:
+            self.first_checkpoint_at = time.monotonic()
         # At the stores' precision, so what this invocation holds is what they read back.
         now = whole_millis(self.clock.now())
         operation_id = update.operation_id

@@ -18,7 +18,7 @@ from typing import Any
 from durable_lambda.aws import events
 from durable_lambda.aws.context import DurableLambdaContext
 from durable_lambda.aws.runtime import FunctionRuntime, container_runtime
-from durable_lambda.aws.telemetry import emit, invocation_record
+from durable_lambda.aws.telemetry import STARTED, TIMED_OUT, count, emit, invocation_record
 from durable_lambda.chained import durable_execution_arn, qualified_arn
 from durable_lambda.context import DurableContext
 from durable_lambda.invocation import InvocationSummary, run_invocation
@@ -54,16 +54,11 @@ def handle(func: Handler, event: Any, lambda_context: Any) -> dict[str, Any]:
             return {}
     request_id = lambda_context.aws_request_id
     record = create(runtime, caller, request_id, json.dumps(event))
-    return run(runtime, func, record.execution_id, lambda_context, started=True)
+    return run(runtime, func, record.execution_id, lambda_context)
 
 
 def run(
-    runtime: FunctionRuntime,
-    func: Handler,
-    execution_id: str,
-    lambda_context: Any,
-    *,
-    started: bool = False,
+    runtime: FunctionRuntime, func: Handler, execution_id: str, lambda_context: Any
 ) -> dict[str, Any]:
     """One invocation of the execution; its output names the execution."""
     backend, targets = runtime.backend(qualified_arn(lambda_context.invoked_function_arn))
@@ -91,7 +86,7 @@ def run(
             new=summary.operations_new if summary else 0,
             outcome=summary.outcome if summary else None,
             duration_ms=(time.monotonic() - began) * 1000,
-            started=started,
+            replay_ms=summary.replay_seconds * 1000 if summary else 0.0,
         )
     )
     return {**output, "DurableExecutionArn": execution_id}
@@ -112,10 +107,25 @@ def on_timer(
     if due - now > EARLY:
         runtime.timers.arm(execution_id, key, due, now)  # a schedule fires early by design
         return {"Status": "PENDING", "DurableExecutionArn": execution_id}
+    if key == EXECUTION_TIMEOUT_TIMER:
+        return time_out(runtime, execution_id, now)
     if key == REINVOKE_TIMER or runtime.store.fire_timer(execution_id, key, now):
         return run(runtime, func, execution_id, lambda_context)
     record = runtime.store.get_execution(execution_id)
-    if key == EXECUTION_TIMEOUT_TIMER and record.status is ExecutionStatus.TIMED_OUT:
+    return {"Status": record.status.value, "DurableExecutionArn": execution_id}
+
+
+def time_out(runtime: FunctionRuntime, execution_id: str, now: datetime.datetime) -> dict[str, Any]:
+    """The execution's timeout is due: end it if it still runs, and wake its parent.
+
+    Only the delivery that ends it counts it; every delivery wakes the parent, in
+    case the one that ended it died before.
+    """
+    ended = runtime.store.time_out_execution(execution_id, now)
+    record = runtime.store.get_execution(execution_id)
+    if ended:
+        count(record, TIMED_OUT)
+    if record.status is ExecutionStatus.TIMED_OUT:
         wake_parent(runtime, record)
     return {"Status": record.status.value, "DurableExecutionArn": execution_id}
 
@@ -125,7 +135,7 @@ def create(
 ) -> ExecutionRecord:
     """Create the execution named ``name`` (or find it): idempotent by name."""
     unique = uuid.uuid5(uuid.NAMESPACE_URL, f"{caller}/{name}")
-    record, _ = runtime.store.create_execution(
+    record, created = runtime.store.create_execution(
         NewExecution(
             execution_id=durable_execution_arn(caller, name, str(unique)),
             function_name=caller.split(":")[6],
@@ -135,6 +145,8 @@ def create(
         ),
         runtime.clock.now(),
     )
+    if created:
+        count(record, STARTED)
     return record
 
 

@@ -13,6 +13,7 @@ from durable_lambda.aws import events
 from durable_lambda.aws.environment import FunctionEnvironment
 from durable_lambda.aws.services import AwsServices
 from durable_lambda.aws.targets import LambdaTargets, describe_function
+from durable_lambda.aws.telemetry import STARTED, count
 from durable_lambda.aws.timers import TimerDelivery
 from durable_lambda.aws.wakeups import wake
 from durable_lambda.backend import Backend
@@ -144,6 +145,7 @@ class FunctionRuntime:
             logger.info("Not starting %s: its parent has ended", request.durable_execution_arn)
             return
         if created:
+            count(record, STARTED)
             self.wake(record.execution_id)
 
     # endregion

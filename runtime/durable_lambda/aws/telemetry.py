@@ -2,9 +2,11 @@
 
 The line names the execution and the request, how many operations the
 invocation replayed and recorded, how it ended and how long it took. The
-metrics (namespace ``DurableLambda``, by function) count executions started,
-succeeded, failed and timed out, checkpoints, and the replay time; CloudWatch
-extracts them from the log line (embedded metric format), so they cost no call.
+metrics (namespace ``DurableLambda``, by function) count executions succeeded
+and failed, checkpoints, and the replay time; an execution's start and its
+timeout, which happen outside its invocations, get a line of their own from the
+call that made them. CloudWatch extracts the metrics from the log lines
+(embedded metric format), so they cost no call.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ import sys
 import time
 from typing import Any
 
-from durable_lambda.store.contract import Failed, InvocationFailed, InvocationOutcome, Succeeded
+from durable_lambda.store.contract import (
+    ExecutionRecord,
+    Failed,
+    InvocationFailed,
+    InvocationOutcome,
+    Succeeded,
+)
 
 NAMESPACE = "DurableLambda"
+STARTED = "ExecutionsStarted"
+TIMED_OUT = "ExecutionsTimedOut"
 
 
 def outcome_name(outcome: InvocationOutcome | None) -> str:
@@ -42,20 +52,11 @@ def invocation_record(
     new: int,
     outcome: InvocationOutcome | None,
     duration_ms: float,
-    started: bool = False,
-    timed_out: bool = False,
+    replay_ms: float,
 ) -> dict[str, Any]:
     """The invocation's log line, its metrics embedded."""
     ended = outcome_name(outcome)
-    metrics = {
-        "ExecutionsStarted": int(started),
-        "ExecutionsSucceeded": int(ended == "SUCCEEDED"),
-        "ExecutionsFailed": int(ended == "FAILED"),
-        "ExecutionsTimedOut": int(timed_out),
-        "Checkpoints": new,
-        "ReplayTime": duration_ms,
-    }
-    return {
+    line = {
         "message": "durable invocation",
         "durableExecutionArn": execution_id,
         "requestId": request_id,
@@ -63,6 +64,29 @@ def invocation_record(
         "operationsNew": new,
         "outcome": ended,
         "durationMs": round(duration_ms, 1),
+    }
+    metrics = {
+        "ExecutionsSucceeded": int(ended == "SUCCEEDED"),
+        "ExecutionsFailed": int(ended == "FAILED"),
+        "Checkpoints": new,
+        "ReplayTime": round(replay_ms, 1),
+    }
+    return _with_metrics(line, function_name, metrics)
+
+
+def count(execution: ExecutionRecord, metric: str) -> None:
+    """Write the line of a change to an execution made outside its invocations,
+    under its function's name: its start (``STARTED``) or its timeout
+    (``TIMED_OUT``), written once, by the call that made it."""
+    line = {"message": "durable execution", "durableExecutionArn": execution.execution_id}
+    emit(_with_metrics(line, execution.function_name, {metric: 1}))
+
+
+def _with_metrics(
+    line: dict[str, Any], function_name: str, metrics: dict[str, int | float]
+) -> dict[str, Any]:
+    return {
+        **line,
         "FunctionName": function_name,
         **metrics,
         "_aws": {
