@@ -25,7 +25,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -267,7 +266,12 @@ class DurableEngine(DurableEngineBase):
             reserved_concurrent_executions=1,
             retry_attempts=0,
             dead_letter_queue=self.invocation_dead_letter_queue,
-            on_failure=destinations.SqsDestination(self.invocation_dead_letter_queue),
+        )
+        acknowledge(
+            self.sweeper,
+            "Serverless-LambdaAsyncFailureDestination",
+            "A sweep that fails goes to the invocation dead-letter queue, the sweeper's "
+            "dead-letter queue; a failure destination would be a second copy of it.",
         )
         self._grant_table(self.sweeper, READ_ITEMS)
         self.sweeper_schedule = events.Rule(
@@ -385,7 +389,11 @@ class DurableEngine(DurableEngineBase):
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
             ),
         )
-        self.timer_dead_letter_queue.grant_send_messages(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[self.timer_dead_letter_queue.queue_arn]
+            )
+        )
         return role
 
     def _callback_key_secret(self, removal_policy: cdk.RemovalPolicy) -> secretsmanager.Secret:

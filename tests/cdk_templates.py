@@ -1,0 +1,120 @@
+"""Reading synthesized CloudFormation templates: functions, roles and what they are granted.
+
+``granted_calls`` is the data a test of the runtime on AWS compares with the calls
+the runtime makes: every (role, action, resource) an identity policy allows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from durable_lambda_cdk import contract
+from durable_lambda_cdk.acknowledgements import flatten_reference
+
+ARCHITECTURE = Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md"
+
+HANDLER_CALLERS = {
+    contract.CALLBACK_API_HANDLER: "callback handler",
+    contract.TIMER_RELAY_HANDLER: "timer relay",
+    contract.SWEEPER_HANDLER: "sweeper",
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    """The logical id of the role."""
+    action: str
+    resource: str
+    """The resource as cdk-nag names it: ``<Table.Arn>/index/by-due``."""
+    leading_keys: tuple[str, ...] | None
+    """The partitions a DynamoDB grant is confined to, if it is."""
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def granted_calls(template: dict[str, Any]) -> set[Grant]:
+    """Every (role, action, resource) the template's identity policies allow."""
+    grants = set()
+    for policy in resources_of(template, "AWS::IAM::Policy").values():
+        properties = policy["Properties"]
+        for statement in properties["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            condition = statement.get("Condition", {})
+            keys = condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+            leading_keys = None if keys is None else tuple(flatten_reference(k) for k in keys)
+            assert set(condition) <= {"ForAllValues:StringLike", "StringEquals"}, condition
+            for role in properties["Roles"]:
+                for action in _as_list(statement["Action"]):
+                    for resource in _as_list(statement["Resource"]):
+                        resource_name = flatten_reference(resource)
+                        grants.add(Grant(role["Ref"], action, resource_name, leading_keys))
+    return grants
+
+
+def function_variables(function: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = function["Properties"].get("Environment", {}).get("Variables", {})
+    return variables
+
+
+def is_durable(function: dict[str, Any]) -> bool:
+    return contract.EXECUTION_TIMEOUT_SECONDS in function_variables(function)
+
+
+def callers(template: dict[str, Any]) -> dict[str, str]:
+    """Each role's caller in the ARCHITECTURE table: ``durable function``, ``sweeper``..."""
+    kinds = {}
+    for function in resources_of(template, "AWS::Lambda::Function").values():
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        handler = function["Properties"]["Handler"]
+        kinds[role] = "durable function" if is_durable(function) else HANDLER_CALLERS[handler]
+    for logical_id, role in resources_of(template, "AWS::IAM::Role").items():
+        services = [
+            statement["Principal"].get("Service")
+            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        ]
+        if services == ["scheduler.amazonaws.com"]:
+            kinds[logical_id] = "Scheduler role"
+    return kinds
+
+
+def architecture_table(heading: str) -> list[list[str]]:
+    """The rows of the table under ``heading`` in docs/ARCHITECTURE.md, cells stripped."""
+    text = ARCHITECTURE.read_text()
+    section = text[text.index(heading) :]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|") and not line.startswith("| ---"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows[1:]
+
+
+def documented_actions() -> dict[str, set[str]]:
+    """The actions of each caller in the table "AWS calls, by caller"."""
+    actions: dict[str, set[str]] = {}
+    for callers_cell, actions_cell, _ in architecture_table("### AWS calls, by caller"):
+        service, first, *rest = re.split(r"[: ]", actions_cell.strip("`"))
+        names = {f"{service}:{name}" for name in (first, *rest)}
+        for caller in callers_cell.split(", "):
+            actions.setdefault(caller, set()).update(names)
+    return actions
+
+
+def documented_variables() -> list[str]:
+    """The variables of the table "The environment contract"."""
+    return [row[0].strip("`") for row in architecture_table("### The environment contract")]

@@ -1,0 +1,253 @@
+"""The example stack (app.py) as synthesized: the table, environments, grants, findings.
+
+The stack is synthesized once per session (``examples_template``), as ``cdk synth``
+runs the app, cdk-nag's packs included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_templates import (
+    callers,
+    documented_actions,
+    documented_variables,
+    function_variables,
+    granted_calls,
+    is_durable,
+    resources_of,
+)
+from cfnlint.api import ManualArgs, lint_file
+from conftest import QUIET_NODE, ROOT
+
+from durable_lambda.store.dynamodb import layout
+from durable_lambda_cdk import contract
+
+APP_VARIABLES = {"Orchestrator": {"CHILD_FUNCTION_NAME"}}
+"""What the app itself gives its functions: the orchestrator reads its worker's name."""
+
+
+def durable_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    functions = resources_of(template, "AWS::Lambda::Function")
+    return {logical_id: f for logical_id, f in functions.items() if is_durable(f)}
+
+
+def the_table(template: dict[str, Any]) -> dict[str, Any]:
+    (table,) = resources_of(template, "AWS::DynamoDB::GlobalTable").values()
+    return table
+
+
+def test_the_table_is_the_runtimes_table_definition_field_for_field(
+    examples_template: dict[str, Any],
+) -> None:
+    table = the_table(examples_template)
+    deployed = table["Properties"]
+    expected = layout.table_definition("any")
+
+    def by_name(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+        return {item[key]: item for item in items}
+
+    assert deployed["KeySchema"] == expected["KeySchema"]
+    assert by_name(deployed["AttributeDefinitions"], "AttributeName") == by_name(
+        expected["AttributeDefinitions"], "AttributeName"
+    )
+    assert by_name(deployed["GlobalSecondaryIndexes"], "IndexName") == by_name(
+        expected["GlobalSecondaryIndexes"], "IndexName"
+    )
+    assert deployed["BillingMode"] == expected["BillingMode"]
+    assert deployed["TimeToLiveSpecification"] == {"AttributeName": layout.TTL, "Enabled": True}
+    (replica,) = deployed["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_seed_pattern_is_a_durable_function_with_its_handler(
+    examples_template: dict[str, Any],
+) -> None:
+    handlers = sorted(
+        f["Properties"]["Handler"] for f in durable_functions(examples_template).values()
+    )
+    assert handlers == [
+        "agent_loop.handler",
+        "approval.handler",
+        "batch.find_match",
+        "batch.process_items",
+        "custom_serdes.handler",
+        "nested_workflows.orchestrator",
+        "nested_workflows.worker",
+        "retry_by_error_type.handler",
+        "step_semantics.handler",
+    ]
+
+
+def test_every_durable_functions_environment_is_the_runtime_contract(
+    examples_template: dict[str, Any],
+) -> None:
+    contract_variables = set(documented_variables())
+    assert contract_variables == set(contract.DURABLE_FUNCTION_VARIABLES)
+    for logical_id, function in durable_functions(examples_template).items():
+        own = next((v for k, v in APP_VARIABLES.items() if logical_id.startswith(k)), set())
+        variables = function_variables(function)
+        assert set(variables) == contract_variables | own, logical_id
+        assert variables[contract.RETENTION_DAYS] == "14"
+        assert variables[contract.EXECUTION_TIMEOUT_SECONDS] == str(2 * 24 * 3600)
+
+
+def test_the_engines_handlers_get_only_what_they_read(examples_template: dict[str, Any]) -> None:
+    functions = resources_of(examples_template, "AWS::Lambda::Function").values()
+    variables = {
+        f["Properties"]["Handler"]: set(function_variables(f))
+        for f in functions
+        if not is_durable(f)
+    }
+    assert variables == {
+        contract.CALLBACK_API_HANDLER: {
+            contract.TABLE,
+            contract.PAYLOAD_BUCKET,
+            contract.CALLBACK_KEY_SECRET_ARN,
+        },
+        contract.TIMER_RELAY_HANDLER: set(),
+        contract.SWEEPER_HANDLER: {contract.TABLE},
+    }
+
+
+def test_each_role_is_granted_the_documented_actions_and_no_others(
+    examples_template: dict[str, Any],
+) -> None:
+    expected = documented_actions()
+    kinds = callers(examples_template)
+    granted: dict[str, set[str]] = {}
+    for grant in granted_calls(examples_template):
+        granted.setdefault(grant.role, set()).add(grant.action)
+    assert set(granted) == set(kinds)
+    for role, actions in granted.items():
+        assert actions == expected[kinds[role]], (role, kinds[role])
+
+
+def test_no_action_and_no_resource_is_a_wildcard(examples_template: dict[str, Any]) -> None:
+    grants = granted_calls(examples_template)
+    assert [g for g in grants if "*" in g.action] == []
+    assert [g for g in grants if g.resource == "*"] == []
+
+
+def test_a_durable_function_reaches_its_own_executions_and_its_childs_only(
+    examples_template: dict[str, Any],
+) -> None:
+    functions = {
+        f["Properties"]["Role"]["Fn::GetAtt"][0]: logical_id
+        for logical_id, f in durable_functions(examples_template).items()
+    }
+    (bucket,) = resources_of(examples_template, "AWS::S3::Bucket")
+
+    def partitions(function: str) -> set[str]:
+        return {f"<{function}.Arn>:*", f"N#<{function}>#*", f"<{function}>", "C#*", "F"}
+
+    def payloads(function: str) -> set[str]:
+        return {f"<{bucket}.Arn>/<{function}.Arn>:*"}
+
+    expected = {f: (partitions(f), payloads(f)) for f in functions.values()}
+    parent = next(f for f in functions.values() if f.startswith("Orchestrator"))
+    child = next(f for f in functions.values() if f.startswith("ProcessBatch"))
+    expected[parent] = (partitions(parent) | partitions(child), payloads(parent) | payloads(child))
+    expected[child] = (
+        partitions(child) | {f"<{parent}.Arn>:*"},
+        payloads(child) | payloads(parent),
+    )
+    granted: dict[str, tuple[set[str], set[str]]] = {f: (set(), set()) for f in expected}
+    for grant in granted_calls(examples_template):
+        function = functions.get(grant.role)
+        if function is not None and grant.action.startswith("dynamodb:"):
+            assert grant.leading_keys is not None, grant
+            granted[function][0].update(grant.leading_keys)
+        if function is not None and grant.action.startswith("s3:"):
+            granted[function][1].add(grant.resource)
+    assert granted == expected
+
+
+def test_the_stack_outputs_the_callback_url_and_the_table(
+    examples_template: dict[str, Any],
+) -> None:
+    outputs = examples_template["Outputs"]
+    (callback_url,) = (o for name, o in outputs.items() if name.startswith("EngineCallbackUrl"))
+    (api,) = resources_of(examples_template, "AWS::ApiGatewayV2::Api")
+    assert callback_url["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
+    (table,) = resources_of(examples_template, "AWS::DynamoDB::GlobalTable")
+    assert outputs["TableName"]["Value"] == {"Ref": table}
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(examples_cdk_out: Path) -> None:
+    report = json.loads((examples_cdk_out / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+
+
+def test_the_template_passes_cfn_lint(examples_cdk_out: Path) -> None:
+    template = examples_cdk_out / "DurableLambdaExamples.template.json"
+    # aws-cdk-lib makes every function depend on its role besides naming it (GetAtt):
+    # a redundancy cfn-lint warns about (W3005), harmless to CloudFormation.
+    matches = lint_file(template, ManualArgs(ignore_checks=["W3005"]))
+    assert [str(match) for match in matches] == []
+
+
+def test_each_durable_functions_asset_imports_its_handler_in_a_bare_python(
+    examples_cdk_out: Path, examples_template: dict[str, Any], tmp_path: Path
+) -> None:
+    """As Lambda runs it: the function's code in /var/task, its layer's in /opt; a Python
+    without site-packages (``-S``), so neither the project nor any package is there."""
+    layers = resources_of(examples_template, "AWS::Lambda::LayerVersion")
+
+    def unzipped(s3_key: str, into: Path) -> Path:
+        asset = examples_cdk_out / f"asset.{s3_key.removesuffix('.zip')}"
+        archive = shutil.make_archive(str(tmp_path / s3_key), "zip", asset)
+        with zipfile.ZipFile(archive) as opened:
+            opened.extractall(into)
+        return into
+
+    for logical_id, function in durable_functions(examples_template).items():
+        properties = function["Properties"]
+        task = unzipped(properties["Code"]["S3Key"], tmp_path / logical_id / "task")
+        (layer,) = (layers[layer["Ref"]] for layer in properties["Layers"])
+        opt = unzipped(layer["Properties"]["Content"]["S3Key"], tmp_path / logical_id / "opt")
+        module, name = properties["Handler"].rsplit(".", 1)
+        probe = (
+            f"import sys; sys.path[:0] = [{str(task)!r}, {str(opt / 'python')!r}]; "
+            f"import importlib; handler = getattr(importlib.import_module({module!r}), {name!r}); "
+            "print(callable(handler), 'site' in sys.modules, 'boto3' in sys.modules)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", probe],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert result.stdout.split() == ["True", "False", "False"], result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_the_cdk_cli_pinned_to_v2_synthesizes_the_app(tmp_path: Path) -> None:
+    npx = shutil.which("npx")
+    if npx is None:
+        pytest.skip("no npx: the CDK CLI needs Node.js (README)")
+    result = subprocess.run(
+        [npx, "--yes", "aws-cdk@2", "synth", "--quiet", "--output", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            **QUIET_NODE,
+            "CDK_DISABLE_CLI_TELEMETRY": "true",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "DurableLambdaExamples.template.json").is_file()
