@@ -26,7 +26,7 @@ HANDLER_CALLERS = {
 @dataclass(frozen=True)
 class Grant:
     role: str
-    """The logical id of the role."""
+    """The logical id of the role (its name, for a role imported)."""
     action: str
     resource: str
     """The resource as cdk-nag names it: ``<Table.Arn>/index/by-due``."""
@@ -61,7 +61,8 @@ def granted_calls(template: dict[str, Any]) -> set[Grant]:
                 for action in _as_list(statement["Action"]):
                     for resource in _as_list(statement["Resource"]):
                         resource_name = flatten_reference(resource)
-                        grants.add(Grant(role["Ref"], action, resource_name, leading_keys))
+                        name = role["Ref"] if isinstance(role, dict) else role
+                        grants.add(Grant(name, action, resource_name, leading_keys))
     return grants
 
 

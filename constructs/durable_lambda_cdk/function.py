@@ -331,17 +331,21 @@ def durable_settings(durable_config: lambda_.DurableConfig) -> tuple[int, int]:
     if not 1 <= seconds <= LONGEST_EXECUTION_SECONDS or seconds != int(seconds):
         msg = (
             "durable_config.execution_timeout must be whole seconds between 1 and "
-            f"{LONGEST_EXECUTION_SECONDS}, got {seconds:g}"
+            f"{LONGEST_EXECUTION_SECONDS}, got {_number(seconds)}"
         )
         raise ValueError(msg)
     days = retention.to_days(integral=False)
     if not 1 <= days <= contract.LONGEST_RETENTION_DAYS or days != int(days):
         msg = (
             "durable_config.retention_period must be whole days between 1 and "
-            f"{contract.LONGEST_RETENTION_DAYS}, got {days:g}"
+            f"{contract.LONGEST_RETENTION_DAYS}, got {_number(days)}"
         )
         raise ValueError(msg)
     return int(seconds), int(days)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def _runtime_environment(
