@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from durable_lambda.chained import ChainedInvoker
@@ -28,8 +29,14 @@ class Backend:
     managed_limits: bool = False
     """Refuse checkpoints past the managed service's limits, as it does (``managed_limits``)."""
 
+    callback_key_loader: Callable[[], bytes] | None = field(default=None, repr=False)
+    """Where the callback key is read from when first needed, if not given (on Lambda,
+    the engine's secret)."""
+
     def require_callback_key(self) -> bytes:
         """The callback key, or a clear error when the engine configured none."""
+        if not self.callback_key and self.callback_key_loader is not None:
+            return self.callback_key_loader()
         if not self.callback_key:
             msg = (
                 "This backend has no callback key, so it cannot create callbacks: "

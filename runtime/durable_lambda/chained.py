@@ -33,6 +33,36 @@ _FUNCTION_NAME = re.compile(
 )
 
 
+LATEST = "$LATEST"
+_EXECUTIONS = "/durable-execution/"
+_QUALIFIED_ARN_COLONS = 7
+"""``arn:aws:lambda:<region>:<account>:function:<name>:<qualifier>``"""
+
+
+def durable_execution_arn(function_arn: str, execution_name: str, unique_id: str) -> str:
+    """The id of an execution, in the shape of a durable execution ARN.
+
+    It begins with the qualified ARN of the function that runs it (``$LATEST``
+    when ``function_arn`` has no qualifier), which every wake-up invokes.
+    """
+    return f"{qualified_arn(function_arn)}{_EXECUTIONS}{execution_name}/{unique_id}"
+
+
+def qualified_arn(function_arn: str) -> str:
+    """A function ARN with its qualifier: ``$LATEST`` when it has none."""
+    qualified = function_arn.count(":") >= _QUALIFIED_ARN_COLONS
+    return function_arn if qualified else f"{function_arn}:{LATEST}"
+
+
+def function_of(execution_id: str) -> str:
+    """The qualified ARN of the function an execution id names (ValueError if none)."""
+    function_arn, found, _ = execution_id.partition(_EXECUTIONS)
+    if not found or not function_arn.startswith("arn:"):
+        msg = f"{execution_id!r} is not the id of a durable execution"
+        raise ValueError(msg)
+    return function_arn
+
+
 @dataclass(frozen=True)
 class FunctionTarget:
     """The parts of a function name or ARN that ``context.invoke`` was given."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,6 +40,10 @@ def durable_execution(
         from durable_lambda.invocation import run_invocation  # noqa: PLC0415
         from durable_lambda.store.contract import NewExecution  # noqa: PLC0415
 
+        if getattr(lambda_context, "durable_backend", None) is None and _on_lambda():
+            from durable_lambda.aws.entrypoint import handle  # noqa: PLC0415
+
+            return handle(func, event, lambda_context)
         backend = backend_for(lambda_context)
         if isinstance(event, Mapping) and isinstance(event.get(RESUME_KEY), str):
             execution_id: str = event[RESUME_KEY]
@@ -59,10 +64,15 @@ def durable_execution(
     return wrapper
 
 
+def is_durable_handler(handler: object) -> bool:
+    """Whether ``@durable_execution`` made ``handler``."""
+    return getattr(handler, _DURABLE_HANDLER_MARK, False) is True
+
+
 def require_durable_handler(function_name: str, handler: object) -> None:
     """Refuse to register ``handler`` as a durable function unless
     ``@durable_execution`` made it (a plain handler would fail every invocation)."""
-    if getattr(handler, _DURABLE_HANDLER_MARK, False) is not True:
+    if not is_durable_handler(handler):
         what = getattr(handler, "__qualname__", None) or type(handler).__name__
         msg = (
             f"Cannot register {what} as the durable function {function_name!r}: it is not "
@@ -70,3 +80,9 @@ def require_durable_handler(function_name: str, handler: object) -> None:
             "register_function)"
         )
         raise ValidationError(msg)
+
+
+def _on_lambda() -> bool:
+    """Whether this is a durable function deployed by the constructs (its environment
+    names the engine's table)."""
+    return "DURABLE_LAMBDA_TABLE" in os.environ

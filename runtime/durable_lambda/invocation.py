@@ -7,6 +7,7 @@ import datetime
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from durable_lambda.backend import Backend
@@ -44,18 +45,31 @@ class InvocationFailedError(Exception):
     """Raised to the invoker after a failed invocation was recorded, so it is retried."""
 
 
+@dataclass(frozen=True)
+class InvocationSummary:
+    """What one invocation did, for its log line and metrics."""
+
+    execution: ExecutionRecord
+    operations_replayed: int
+    """Operations recorded before the invocation (loaded at its start)."""
+    operations_new: int
+    outcome: InvocationOutcome
+
+
 def run_invocation(
     handler: Handler,
     backend: Backend,
     execution_id: str,
     lambda_context: LambdaContext,
+    on_finished: Callable[[InvocationSummary], None] | None = None,
 ) -> dict[str, Any]:
     """Run the handler for ``execution_id`` until it returns, fails or blocks.
 
     Returns the invocation output (``{"Status": ...}``). A replay that blocks
     while a waker changed the execution reloads and goes on in the same
     invocation. A retryable invocation failure is recorded, then raised as
-    InvocationFailedError for the invoker to retry.
+    InvocationFailedError for the invoker to retry. ``on_finished`` hears what
+    an invocation that held the lease did.
     """
     store, clock = backend.store, backend.clock
     now = clock.now()
@@ -69,15 +83,18 @@ def run_invocation(
     )
     if lease is None:
         return _output_of(store.get_execution(execution_id))
+    replayed = len(lease.operations)
     try:
         while True:
-            outcome, last_checkpoints = _replay(handler, backend, lease, lambda_context)
+            outcome, last_checkpoints, operations = _replay(handler, backend, lease, lambda_context)
             if store.finish_invocation(lease, clock.now(), outcome, last_checkpoints):
                 break
             lease = store.reload(lease)
     except LeaseLostError:
         logger.warning("Invocation %s lost its lease", lambda_context.aws_request_id)
         return {"Status": InvocationStatus.PENDING.value}
+    if on_finished is not None:
+        on_finished(InvocationSummary(lease.execution, replayed, operations - replayed, outcome))
     if isinstance(outcome, InvocationFailed):
         msg = f"{outcome.error.type}: {outcome.error.message}"
         raise InvocationFailedError(msg)
@@ -86,8 +103,9 @@ def run_invocation(
 
 def _replay(
     handler: Handler, backend: Backend, lease: Lease, lambda_context: LambdaContext
-) -> tuple[InvocationOutcome, CheckpointBatch | None]:
-    """Run the handler once: how it ended, and the checkpoints its end is to write."""
+) -> tuple[InvocationOutcome, CheckpointBatch | None, int]:
+    """Run the handler once: how it ended, the checkpoints its end is to write, and
+    how many operations the execution has then."""
     state = ExecutionState(
         lease, backend.store, backend.clock, managed_limits=backend.managed_limits
     )
@@ -116,10 +134,11 @@ def _replay(
         with contextlib.suppress(BaseException):
             state.close()
         raise
+    operations = state.operation_count()
     try:
-        return outcome, state.hand_over()
+        return outcome, state.hand_over(), operations
     except InvocationError as e:
-        return _invocation_error_outcome(e), None
+        return _invocation_error_outcome(e), None, operations
 
 
 def _invocation_error_outcome(error: InvocationError) -> InvocationOutcome:

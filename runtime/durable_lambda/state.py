@@ -300,6 +300,10 @@ class ExecutionState:
         """The operation's current state, if it was ever recorded."""
         return self._operations.get(operation_id)
 
+    def operation_count(self) -> int:
+        """How many operations the execution has, as this invocation sees it."""
+        return len(self._operations)
+
     def has_prior_operations(self) -> bool:
         """Whether an earlier invocation recorded any operation."""
         return any(

@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from durable_lambda import callback_requests
 from durable_lambda.arguments import require, require_seconds_from
 from durable_lambda.backend import Backend
-from durable_lambda.callback_ids import check_payload_size, parse_callback_id, token_hash
-from durable_lambda.chained import ChainedInvokeRequest
+from durable_lambda.chained import ChainedInvokeRequest, durable_execution_arn
 from durable_lambda.clock import Clock, SystemClock
 from durable_lambda.exceptions import InvalidStateError, ValidationError
 from durable_lambda.execution import RESUME_KEY, require_durable_handler
@@ -53,13 +53,8 @@ from durable_lambda.local.targets import (
     LocalTargets,
     TargetDirectory,
     TargetInfo,
-    durable_execution_arn,
 )
 from durable_lambda.operation.callback import (
-    callback_error,
-    callback_failed,
-    callback_heartbeat,
-    callback_succeeded,
     with_callback_id,
     with_callback_started_id,
 )
@@ -68,7 +63,6 @@ from durable_lambda.store.contract import (
     MAX_PAGE_SIZE,
     REINVOKE_TIMER,
     START_TARGET_RETRY_SECONDS,
-    CallbackChange,
     ExecutionPage,
     ExecutionRecord,
     ExecutionStatus,
@@ -80,6 +74,9 @@ from durable_lambda.store.contract import (
 from durable_lambda.store.memory import MemoryStore
 from durable_lambda.store.sqlite import SqliteStore
 from durable_lambda.transitions import Completion
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +131,11 @@ class LocalEngine:
             (3,000 operations, 256 KiB per step result or error): a checkpoint
             past them fails the execution as the service makes it fail
             (``durable_lambda.managed_limits``).
+        http_routes: Makes the WSGI application that the callback server
+            runs for every path outside ``/callbacks``, given this engine
+            (called before the engine has finished starting: keep the
+            engine, use it when requests come). The dev server's pages and
+            API are served this way, beside the callback routes.
     """
 
     def __init__(
@@ -149,6 +151,7 @@ class LocalEngine:
         callback_key: bytes | None = None,
         callback_port: int = 0,
         managed_limits: bool = False,
+        http_routes: Callable[[LocalEngine], WSGIApplication] | None = None,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
             msg = (
@@ -180,7 +183,9 @@ class LocalEngine:
         self._closed = False
         from durable_lambda.local.callback_server import CallbackServer  # noqa: PLC0415 - imports waitress
 
-        self._callback_server = CallbackServer(self, callback_port)
+        self._callback_server = CallbackServer(
+            self, callback_port, other_routes=http_routes(self) if http_routes else None
+        )
         try:
             self.backend = Backend(
                 store,
@@ -463,19 +468,9 @@ class LocalEngine:
     def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None:
         """Complete a waiting callback with ``result`` (UTF-8 text) and resume its execution.
 
-        Raises ValidationError for a malformed id or a result that is not
-        UTF-8, PayloadTooLargeError over 256 KiB, CallbackNotFoundError for
-        an unknown id and CallbackClosedError when the callback no longer
-        waits; none of them changes anything.
+        Refusals (``callback_requests``) change nothing.
         """
-        callback = token_hash(parse_callback_id(callback_id))
-        check_payload_size("result", len(result or b""))
-        try:
-            text = result.decode() if result else None
-        except UnicodeDecodeError as e:
-            msg = f"The callback result must be UTF-8 text: {e}"
-            raise ValidationError(msg) from e
-        self._complete_callback(callback, callback_succeeded(text))
+        self._change_callback(callback_requests.success(callback_id, result))
 
     def send_callback_failure(
         self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
@@ -484,20 +479,17 @@ class LocalEngine:
 
         ``error`` is an ErrorObject or a mapping with ErrorType, ErrorMessage,
         ErrorData (strings) and StackTrace (list of strings), each optional.
-        Raises as ``send_callback_success`` does.
         """
-        callback = token_hash(parse_callback_id(callback_id))
-        self._complete_callback(callback, callback_failed(callback_error(error)))
+        self._change_callback(callback_requests.failure(callback_id, error))
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
         """Tell a waiting callback its caller is alive: its heartbeat timeout starts over."""
-        callback = token_hash(parse_callback_id(callback_id))
-        self.store.change_callback(callback, callback_heartbeat, self.clock.now())
+        self._change_callback(callback_requests.heartbeat(callback_id))
 
-    def _complete_callback(self, callback: str, change: CallbackChange) -> None:
-        # The store made the execution due; the timer loop invokes it.
-        self.store.change_callback(callback, change, self.clock.now())
-        self._notify()
+    def _change_callback(self, request: callback_requests.CallbackRequest) -> None:
+        callback_requests.apply(self.store, request, self.clock.now())
+        if request.wakes:
+            self._notify()  # the store made the execution due; the timer loop invokes it
 
     # endregion
     # region time

@@ -18,15 +18,11 @@ from durable_lambda.chained import (
     FUNCTION_NOT_FOUND_ERROR_TYPE,
     ChainedInvokeRequest,
     ResolvedTarget,
+    durable_execution_arn,
     parse_function_name,
 )
 from durable_lambda.exceptions import ValidationError
 from durable_lambda.lambda_service import ErrorObject
-
-
-def durable_execution_arn(function_arn: str, execution_name: str, unique_id: str) -> str:
-    """The id of an execution, in the shape of a durable execution ARN."""
-    return f"{function_arn}:$LATEST/durable-execution/{execution_name}/{unique_id}"
 
 
 @dataclass(frozen=True)

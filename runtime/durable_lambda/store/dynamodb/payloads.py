@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from durable_lambda.store.contract import CheckpointRefusedError
@@ -20,10 +21,19 @@ class PayloadBucket:
     retention plus the longest execution).
     """
 
-    def __init__(self, bucket: str | None, client: Any, max_bytes: int) -> None:
+    def __init__(self, bucket: str | None, client: Any | Callable[[], Any], max_bytes: int) -> None:
+        """``client``: an S3 client, or a callable that makes one when first needed."""
         self.bucket = bucket
         self._client = client
+        self._made = not callable(client) or hasattr(client, "put_object")
         self.max_bytes = max_bytes
+
+    @property
+    def client(self) -> Any:
+        if not self._made:
+            self._client = self._client()
+            self._made = True
+        return self._client
 
     def check(self, size: int, item_limit: int, what: str) -> None:
         """Refuse a write of ``size`` bytes that neither an item nor the bucket takes."""
@@ -43,9 +53,9 @@ class PayloadBucket:
     def put(self, prefix: str, data: bytes) -> str:
         """Store ``data``; returns its object key."""
         key = f"{prefix}/{uuid.uuid4().hex}"
-        self._client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
         return key
 
     def get(self, key: str) -> bytes:
-        body: bytes = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body

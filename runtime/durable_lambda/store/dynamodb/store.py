@@ -117,6 +117,9 @@ CONTENTION_ATTEMPTS = 50
 CACHED_OPERATIONS = 200_000
 """Operations kept, over all executions, so that a warm store reads only what is new."""
 
+TimerListener = Callable[[str, str, datetime.datetime], None]
+"""Told of a timer set: execution id, key, due time."""
+
 _INDEXED_TYPES = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
 """Operations whose latest state is kept in an ``O#`` item: callers outside change them
 (a callback's caller, a chained invoke's target). A wait or a step waiting to
@@ -203,8 +206,9 @@ class DynamoDBStore:
 
     Args:
         table_name: The table.
-        client: A boto3 DynamoDB client; by default one for ``region_name`` and
-            ``endpoint_url`` with botocore's standard retry mode.
+        client: A boto3 DynamoDB client (or a callable making one at the first
+            request); by default one for ``region_name`` and ``endpoint_url`` with
+            botocore's standard retry mode.
         payload_bucket: S3 bucket for writes too large for an item (without
             one they are refused).
         s3_client: A boto3 S3 client; by default one like the DynamoDB client.
@@ -212,6 +216,8 @@ class DynamoDBStore:
         max_payload_bytes: The largest write the store takes (compressed).
         region_name, endpoint_url: Where the default clients connect; taken
             from ``client`` when one is given, so ``opener`` reaches the same table.
+        on_timer_set: Told of every timer a committed write set (execution id,
+            key, due), so that something delivers it when due.
     """
 
     def __init__(
@@ -225,27 +231,49 @@ class DynamoDBStore:
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         region_name: str | None = None,
         endpoint_url: str | None = None,
+        on_timer_set: TimerListener | None = None,
     ) -> None:
-        import botocore.exceptions  # noqa: PLC0415 - the AWS SDK loads with the store
-
         self.table_name = table_name
         self.payload_bucket = payload_bucket
         self.retention = retention
         self.max_payload_bytes = max_payload_bytes
-        if client is None:
-            client = _client("dynamodb", region_name, endpoint_url)
-        self._client = client
-        self.region_name: str | None = client.meta.region_name
-        self.endpoint_url: str | None = client.meta.endpoint_url
-        if s3_client is None and payload_bucket is not None:
-            s3_client = _client("s3", self.region_name, endpoint_url)
-        self._payloads = PayloadBucket(payload_bucket, s3_client, max_payload_bytes)
-        self._client_error = botocore.exceptions.ClientError
-        self._aws_errors = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+        self._region_name = region_name
+        self._endpoint_url = endpoint_url
+        self._client_source: Any = client
+        s3 = s3_client if s3_client is not None else self._default_s3_client
+        self._payloads = PayloadBucket(payload_bucket, s3, max_payload_bytes)
+        self._on_timer_set = on_timer_set
         self._lock = threading.Lock()
         self._folded: OrderedDict[str, _Folded] = OrderedDict()
         self._cursors: dict[tuple[str, int], _Cursor] = {}
         self._functions: set[str] = set()
+
+    @functools.cached_property
+    def _client(self) -> Any:
+        """The DynamoDB client, made (with the AWS SDK loaded) at the first request."""
+        source = self._client_source
+        if source is None:
+            return _client("dynamodb", self._region_name, self._endpoint_url)
+        return source() if callable(source) and not hasattr(source, "meta") else source
+
+    @functools.cached_property
+    def _errors(self) -> tuple[Any, tuple[type[Exception], ...]]:
+        import botocore.exceptions  # noqa: PLC0415 - the AWS SDK loads with the first request
+
+        exceptions = botocore.exceptions
+        return exceptions.ClientError, (exceptions.ClientError, exceptions.BotoCoreError)
+
+    @property
+    def region_name(self) -> str | None:
+        """Where the table is (the client's region)."""
+        region: str | None = self._client.meta.region_name
+        return region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint the client reaches (where ``opener`` stores reach it too)."""
+        endpoint: str | None = self._client.meta.endpoint_url
+        return endpoint
 
     @property
     def volatile(self) -> bool:
@@ -262,7 +290,7 @@ class DynamoDBStore:
                 if operation != "transact_write_items"
                 else self._client.transact_write_items(**request)
             )
-        except self._client_error as e:
+        except self._errors[0] as e:
             code = e.response.get("Error", {}).get("Code")
             if code == "ConditionalCheckFailedException":
                 raise _Conflict(["ConditionalCheckFailed"]) from e
@@ -272,7 +300,7 @@ class DynamoDBStore:
                     raise _Conflict([None if r == "None" else r for r in reasons]) from e
             msg = f"DynamoDB {operation} on {self.table_name} failed: {e}"
             raise StoreError(msg) from e
-        except self._aws_errors as e:
+        except self._errors[1] as e:
             msg = f"DynamoDB {operation} on {self.table_name} failed: {e}"
             raise StoreError(msg) from e
         return response
@@ -281,6 +309,16 @@ class DynamoDBStore:
         for item in items:
             next(iter(item.values()))["TableName"] = self.table_name
         self._call("transact_write_items", TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
+        if self._on_timer_set is not None:
+            for item in items:
+                put = item.get("Put", {}).get("Item", {})
+                if put.get(layout.SORT, {}).get("S", "").startswith(layout.TIMER):
+                    due = from_epoch_millis(int(put["dd"]["N"]))
+                    self._on_timer_set(put["id"]["S"], put["k"]["S"], due)
+
+    def _default_s3_client(self) -> Any:
+        """An S3 client like the DynamoDB one, made when a payload first needs it."""
+        return _client("s3", self.region_name, self.endpoint_url)
 
     def _get(self, partition: str, sort: str) -> dict[str, Any] | None:
         response = self._call(
@@ -455,7 +493,7 @@ class DynamoDBStore:
     def _call_batch_get(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
             response: dict[str, Any] = self._client.batch_get_item(RequestItems=request)
-        except self._aws_errors as e:
+        except self._errors[1] as e:
             msg = f"DynamoDB batch_get_item on {self.table_name} failed: {e}"
             raise StoreError(msg) from e
         return response
@@ -1396,6 +1434,8 @@ class DynamoDBStore:
     # region timers
 
     def schedule_reinvoke(self, execution_id: str, due: datetime.datetime) -> None:
+        if self._on_timer_set is not None:
+            self._on_timer_set(execution_id, REINVOKE_TIMER, due)
         with contextlib.suppress(_Conflict):  # it has ended: nothing to invoke
             self._call(
                 "update_item",
