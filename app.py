@@ -7,10 +7,12 @@ acknowledged, with its reason, on the resource it concerns fails the synth.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import cx_api
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from durable_lambda_cdk import DurableEngine, DurableFunction, PythonCode
@@ -77,11 +79,30 @@ class ExamplesStack(cdk.Stack):
         cdk.CfnOutput(self, "TableName", value=self.engine.table.table_name)
 
 
+def check_with_cdk_nag(app: cdk.App) -> None:
+    """Run cdk-nag's AwsSolutions and Serverless packs on every resource of ``app``."""
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(reports=False))
+    cdk.Aspects.of(app).add(ServerlessChecks(reports=False))
+
+
+def findings(assembly: cx_api.CloudAssembly) -> list[str]:
+    """What cdk-nag reported and nothing acknowledged: ``<resource path>: <rule>: <why>``."""
+    reported = (cx_api.SynthesisMessageLevel.ERROR, cx_api.SynthesisMessageLevel.WARNING)
+    return [
+        f"{message.id}: {str(message.entry.data).strip()}"
+        for stack in assembly.stacks
+        for message in stack.messages
+        if message.level in reported
+    ]
+
+
 def main() -> None:
     app = cdk.App()
     ExamplesStack(app, STACK_NAME)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    app.synth()
+    check_with_cdk_nag(app)
+    unacknowledged = findings(app.synth())
+    if unacknowledged:
+        sys.exit("\n".join(["cdk-nag findings nothing acknowledges:", *unacknowledged]))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""Acknowledged cdk-nag findings, each on the construct it concerns, with its reason.
+"""Acknowledged cdk-nag findings, each on the resource it concerns, with its reason.
 
-The acknowledgments are aws-cdk-lib's (``Validations``): the construct library
-needs no cdk-nag, and an app that runs cdk-nag's packs sees them.
+They are cdk-nag's suppressions (``NagSuppressions``), kept in the metadata of
+the resource's template: an app that runs cdk-nag's packs sees them.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ from collections.abc import Iterable
 from typing import Any
 
 import aws_cdk as cdk
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import IConstruct
 
 
 def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
-    """Acknowledge one finding (``AwsSolutions-S1``, ``...-IAM5[...]``) on ``construct``."""
-    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    """Acknowledge one finding (``AwsSolutions-S1``, ``...-IAM5[Resource::...]``) on
+    ``construct``'s resource: a rule, or one finding of a rule as cdk-nag reports it."""
+    rule, _, detail = finding.partition("[")
+    applies_to = [detail.removesuffix("]")] if detail else None
+    NagSuppressions.add_resource_suppressions(
+        construct, [NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)]
+    )
 
 
 def acknowledge_wildcards(construct: IConstruct, resources: Iterable[str], reason: str) -> None:

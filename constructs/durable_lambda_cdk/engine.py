@@ -268,7 +268,7 @@ class DurableEngine(DurableEngineBase):
             dead_letter_queue=self.invocation_dead_letter_queue,
         )
         acknowledge(
-            self.sweeper,
+            self.sweeper.node.find_child("EventInvokeConfig"),
             "Serverless-LambdaAsyncFailureDestination",
             "A sweep that fails goes to the invocation dead-letter queue, the sweeper's "
             "dead-letter queue; a failure destination would be a second copy of it.",
