@@ -119,3 +119,64 @@ def documented_actions() -> dict[str, set[str]]:
 def documented_variables() -> list[str]:
     """The variables of the table "The environment contract"."""
     return [row[0].strip("`") for row in architecture_table("### The environment contract")]
+
+
+ACCOUNT = "111111111111"
+REGION = "eu-west-1"
+_PSEUDO_PARAMETERS = {
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Region": REGION,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+_NAME_PROPERTIES = ("TableName", "BucketName", "QueueName", "RoleName", "FunctionName", "Name")
+
+
+def deployed(value: Any, template: dict[str, Any]) -> Any:
+    """``value`` as CloudFormation resolves it when it deploys ``template`` in ACCOUNT and
+    REGION, each resource named after its logical id unless the template names it."""
+    if isinstance(value, list):
+        return [deployed(item, template) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::Join" in value:
+        delimiter, items = value["Fn::Join"]
+        return delimiter.join(deployed(items, template))
+    if "Ref" in value:
+        return _PSEUDO_PARAMETERS.get(value["Ref"]) or _reference(value["Ref"], template)
+    if "Fn::GetAtt" in value:
+        return _attribute(*value["Fn::GetAtt"], template)
+    return {key: deployed(item, template) for key, item in value.items()}
+
+
+def _named(logical_id: str, template: dict[str, Any]) -> tuple[str, str]:
+    resource = template["Resources"][logical_id]
+    properties = resource.get("Properties", {})
+    name = next((properties[p] for p in _NAME_PROPERTIES if p in properties), logical_id.lower())
+    return resource["Type"], name
+
+
+def _reference(logical_id: str, template: dict[str, Any]) -> str:
+    kind, name = _named(logical_id, template)
+    if kind == "AWS::SQS::Queue":
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+    if kind == "AWS::SecretsManager::Secret":
+        return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
+    return name
+
+
+def _attribute(logical_id: str, attribute: str, template: dict[str, Any]) -> str:
+    kind, name = _named(logical_id, template)
+    arns = {
+        "AWS::DynamoDB::GlobalTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+        "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+        "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+        "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+    }
+    if attribute == "Arn" and kind in arns:
+        return arns[kind]
+    if (kind, attribute) == ("AWS::ApiGatewayV2::Api", "ApiEndpoint"):
+        return f"https://{name}.execute-api.{REGION}.amazonaws.com"
+    msg = f"no value for {kind} {logical_id}.{attribute}"
+    raise KeyError(msg)

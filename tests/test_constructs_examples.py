@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from typing import Any
 
 import pytest
 from cdk_templates import (
+    architecture_table,
     callers,
+    deployed,
     documented_actions,
     documented_variables,
     function_variables,
@@ -28,6 +31,7 @@ from cdk_templates import (
 from cfnlint.api import ManualArgs, lint_file
 from conftest import QUIET_NODE, ROOT
 
+from durable_lambda.aws.environment import FunctionEnvironment
 from durable_lambda.store.dynamodb import layout
 from durable_lambda_cdk import contract
 
@@ -101,22 +105,69 @@ def test_every_durable_functions_environment_is_the_runtime_contract(
         assert variables[contract.EXECUTION_TIMEOUT_SECONDS] == str(2 * 24 * 3600)
 
 
-def test_the_engines_handlers_get_only_what_they_read(examples_template: dict[str, Any]) -> None:
+def the(template: dict[str, Any], kind: str) -> str:
+    """The logical id of the template's one resource of ``kind``."""
+    (logical_id,) = resources_of(template, kind)
+    return logical_id
+
+
+def test_the_engines_handlers_get_what_parts_of_the_engine_says(
+    examples_template: dict[str, Any],
+) -> None:
+    documented = {
+        handler.strip("`"): set(re.findall(r"`(DURABLE_LAMBDA_\w+)`", variables))
+        for _, handler, variables, _ in architecture_table("### Parts of the engine")
+    }
+    values = {
+        contract.TABLE: {"Ref": the(examples_template, "AWS::DynamoDB::GlobalTable")},
+        contract.PAYLOAD_BUCKET: {"Ref": the(examples_template, "AWS::S3::Bucket")},
+    }
     functions = resources_of(examples_template, "AWS::Lambda::Function").values()
     variables = {
-        f["Properties"]["Handler"]: set(function_variables(f))
-        for f in functions
-        if not is_durable(f)
+        f["Properties"]["Handler"]: function_variables(f) for f in functions if not is_durable(f)
     }
-    assert variables == {
-        contract.CALLBACK_API_HANDLER: {
-            contract.TABLE,
-            contract.PAYLOAD_BUCKET,
-            contract.CALLBACK_KEY_SECRET_ARN,
-        },
-        contract.TIMER_RELAY_HANDLER: set(),
-        contract.SWEEPER_HANDLER: {contract.TABLE},
-    }
+    assert set(variables) == set(documented)
+    for handler, given in variables.items():
+        assert given == {name: values[name] for name in documented[handler]}, handler
+
+
+def test_a_durable_functions_environment_is_read_by_the_runtime_as_the_engines_parts(
+    examples_template: dict[str, Any],
+) -> None:
+    """Deployed (each reference resolved as CloudFormation would), the environment is
+    what the runtime's own parser reads, naming the engine's parts."""
+    template = examples_template
+
+    def ref(kind: str) -> Any:
+        return deployed({"Ref": the(template, kind)}, template)
+
+    def arn(logical_id: str) -> Any:
+        return deployed({"Fn::GetAtt": [logical_id, "Arn"]}, template)
+
+    (relay,) = resources_of(template, "AWS::Lambda::EventSourceMapping").values()
+    timer_queue = relay["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    redrive = template["Resources"][timer_queue]["Properties"]["RedrivePolicy"]
+    (scheduler_role,) = (
+        logical_id for logical_id, kind in callers(template).items() if kind == "Scheduler role"
+    )
+    (group,) = resources_of(template, "AWS::Scheduler::ScheduleGroup").values()
+    expected = FunctionEnvironment(
+        table=ref("AWS::DynamoDB::GlobalTable"),
+        payload_bucket=ref("AWS::S3::Bucket"),
+        schedule_group=group["Properties"]["Name"],
+        scheduler_role_arn=arn(scheduler_role),
+        timer_dlq_arn=deployed(redrive["deadLetterTargetArn"], template),
+        timer_queue_url=deployed({"Ref": timer_queue}, template),
+        callback_url=deployed(
+            {"Fn::GetAtt": [the(template, "AWS::ApiGatewayV2::Api"), "ApiEndpoint"]}, template
+        ),
+        callback_key_secret_arn=ref("AWS::SecretsManager::Secret"),
+        retention_days=14,
+        execution_timeout_seconds=2 * 24 * 3600,
+    )
+    for logical_id, function in durable_functions(template).items():
+        variables = deployed(function_variables(function), template)
+        assert FunctionEnvironment.read(variables) == expected, logical_id
 
 
 def test_each_role_is_granted_the_documented_actions_and_no_others(
@@ -204,11 +255,12 @@ def test_the_template_passes_cfn_lint(examples_cdk_out: Path) -> None:
     assert [str(match) for match in matches] == []
 
 
-def test_each_durable_functions_asset_imports_its_handler_in_a_bare_python(
+def test_each_functions_handler_is_a_callable_of_its_assets_in_a_bare_python(
     examples_cdk_out: Path, examples_template: dict[str, Any], tmp_path: Path
 ) -> None:
-    """As Lambda runs it: the function's code in /var/task, its layer's in /opt; a Python
-    without site-packages (``-S``), so neither the project nor any package is there."""
+    """As Lambda runs it: the function's code in /var/task, its layers' in /opt; a Python
+    without site-packages (``-S``), so neither the project nor any package is there. A
+    durable function's assets hold the runtime on Lambda besides its handler."""
     layers = resources_of(examples_template, "AWS::Lambda::LayerVersion")
 
     def unzipped(s3_key: str, into: Path) -> Path:
@@ -218,15 +270,20 @@ def test_each_durable_functions_asset_imports_its_handler_in_a_bare_python(
             opened.extractall(into)
         return into
 
-    for logical_id, function in durable_functions(examples_template).items():
+    functions = resources_of(examples_template, "AWS::Lambda::Function")
+    handlers = set()
+    for logical_id, function in functions.items():
         properties = function["Properties"]
-        task = unzipped(properties["Code"]["S3Key"], tmp_path / logical_id / "task")
-        (layer,) = (layers[layer["Ref"]] for layer in properties["Layers"])
-        opt = unzipped(layer["Properties"]["Content"]["S3Key"], tmp_path / logical_id / "opt")
+        path = [str(unzipped(properties["Code"]["S3Key"], tmp_path / logical_id / "task"))]
+        for number, layer in enumerate(properties.get("Layers", [])):
+            content = layers[layer["Ref"]]["Properties"]["Content"]["S3Key"]
+            path.append(str(unzipped(content, tmp_path / logical_id / f"opt{number}") / "python"))
         module, name = properties["Handler"].rsplit(".", 1)
+        runtime = "durable_lambda.aws.entrypoint" if is_durable(function) else module
         probe = (
-            f"import sys; sys.path[:0] = [{str(task)!r}, {str(opt / 'python')!r}]; "
-            f"import importlib; handler = getattr(importlib.import_module({module!r}), {name!r}); "
+            f"import sys; sys.path[:0] = {path!r}; import importlib; "
+            f"handler = getattr(importlib.import_module({module!r}), {name!r}); "
+            f"importlib.import_module({runtime!r}); "
             "print(callable(handler), 'site' in sys.modules, 'boto3' in sys.modules)"
         )
         result = subprocess.run(
@@ -236,7 +293,9 @@ def test_each_durable_functions_asset_imports_its_handler_in_a_bare_python(
             cwd=tmp_path,
             check=False,
         )
-        assert result.stdout.split() == ["True", "False", "False"], result.stderr
+        assert result.stdout.split() == ["True", "False", "False"], (logical_id, result.stderr)
+        handlers.add(properties["Handler"])
+    assert set(contract.ENGINE_HANDLER_VARIABLES) <= handlers
 
 
 @pytest.mark.timeout(300)

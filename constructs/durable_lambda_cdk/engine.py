@@ -220,11 +220,6 @@ class DurableEngine(DurableEngineBase):
             "Answers the callback HTTP API of durable functions",
             log_retention,
             timeout=cdk.Duration.seconds(29),
-            environment={
-                contract.TABLE: self.table.table_name,
-                contract.PAYLOAD_BUCKET: self.payload_bucket.bucket_name,
-                contract.CALLBACK_KEY_SECRET_ARN: self.callback_key_secret.secret_arn,
-            },
         )
         self._grant_callback_handler()
         self.callback_api, self.callback_url = self._callback_api(
@@ -262,7 +257,6 @@ class DurableEngine(DurableEngineBase):
             "Invokes durable executions that are due and ends those past their timeout",
             log_retention,
             timeout=cdk.Duration.minutes(1),
-            environment={contract.TABLE: self.table.table_name},
             reserved_concurrent_executions=1,
             retry_attempts=0,
             dead_letter_queue=self.invocation_dead_letter_queue,
@@ -428,7 +422,12 @@ class DurableEngine(DurableEngineBase):
         log_retention: logs.RetentionDays,
         **props: Any,
     ) -> tuple[lambda_.Function, iam.Role]:
-        """One of the engine's own functions: the runtime's code, its own role and logs."""
+        """One of the engine's own functions: the runtime's code, its own role and logs,
+        and the variables its handler reads (``contract.ENGINE_HANDLER_VARIABLES``)."""
+        values = {
+            contract.TABLE: self.table.table_name,
+            contract.PAYLOAD_BUCKET: self.payload_bucket.bucket_name,
+        }
         role = iam.Role(
             self,
             f"{id}Role",
@@ -450,6 +449,7 @@ class DurableEngine(DurableEngineBase):
             description=description,
             role=role,
             log_group=log_group,
+            environment={name: values[name] for name in contract.ENGINE_HANDLER_VARIABLES[handler]},
             **props,
         )
         acknowledge(
