@@ -1,15 +1,19 @@
 """Reading synthesized CloudFormation templates: functions, roles and what they are granted.
 
-``granted_calls`` is the data a test of the runtime on AWS compares with the calls
-the runtime makes: every (role, action, resource) an identity policy allows.
+``granted_calls`` is every (role, action, resource) an identity policy allows;
+``called`` names them as ``tests/data/aws_calls.json`` names the calls the runtime
+makes on AWS (``tests/test_on_lambda.py``), so the two can be compared.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from aws_harness import CALLS_FILE
 
 from durable_lambda_cdk import contract
 from durable_lambda_cdk.acknowledgements import flatten_reference
@@ -17,10 +21,36 @@ from durable_lambda_cdk.acknowledgements import flatten_reference
 ARCHITECTURE = Path(__file__).resolve().parent.parent / "docs" / "ARCHITECTURE.md"
 
 HANDLER_CALLERS = {
-    contract.CALLBACK_API_HANDLER: "callback handler",
-    contract.TIMER_RELAY_HANDLER: "timer relay",
+    contract.CALLBACK_API_HANDLER: "callback-api",
+    contract.TIMER_RELAY_HANDLER: "timer-relay",
     contract.SWEEPER_HANDLER: "sweeper",
 }
+"""The callers of ``tests/data/aws_calls.json``, by the handler of the engine's part."""
+
+PLATFORM_CALLS = {
+    *(
+        (caller, action, "log-group")
+        for caller in ("durable-function", "callback-api", "timer-relay", "sweeper")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents")
+    ),
+    *(
+        ("timer-relay", action, "timer-queue")
+        for action in (
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        )
+    ),
+    ("durable-function", "sqs:SendMessage", "invocation-dead-letter-queue"),
+    ("sweeper", "sqs:SendMessage", "invocation-dead-letter-queue"),
+    ("scheduler", "sqs:SendMessage", "timer-dead-letter-queue"),
+}
+"""What AWS itself calls with a role, granted besides the runtime's calls: Lambda writes
+each function's logs, polls the timer queue for the relay (its event source mapping) and
+sends failed asynchronous invocations to the function's dead-letter queue; Scheduler sends
+a schedule it could not deliver to the timer dead-letter queue."""
 
 
 @dataclass(frozen=True)
@@ -76,20 +106,88 @@ def is_durable(function: dict[str, Any]) -> bool:
 
 
 def callers(template: dict[str, Any]) -> dict[str, str]:
-    """Each role's caller in the ARCHITECTURE table: ``durable function``, ``sweeper``..."""
+    """Each role's caller as ``tests/data/aws_calls.json`` names it: ``durable-function``,
+    ``callback-api``, ``timer-relay``, ``sweeper``, ``scheduler`` (a plain function's role:
+    ``plain-function``)."""
     kinds = {}
     for function in resources_of(template, "AWS::Lambda::Function").values():
         role = function["Properties"]["Role"]["Fn::GetAtt"][0]
         handler = function["Properties"]["Handler"]
-        kinds[role] = "durable function" if is_durable(function) else HANDLER_CALLERS[handler]
+        kinds[role] = (
+            "durable-function"
+            if is_durable(function)
+            else HANDLER_CALLERS.get(handler, "plain-function")
+        )
     for logical_id, role in resources_of(template, "AWS::IAM::Role").items():
         services = [
             statement["Principal"].get("Service")
             for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         ]
         if services == ["scheduler.amazonaws.com"]:
-            kinds[logical_id] = "Scheduler role"
+            kinds[logical_id] = "scheduler"
     return kinds
+
+
+def _resource_kinds(template: dict[str, Any]) -> dict[str, str]:
+    """How ``aws_calls.json`` names each resource a grant names, by its logical id."""
+    kinds = {
+        **dict.fromkeys(resources_of(template, "AWS::DynamoDB::GlobalTable"), "table"),
+        **dict.fromkeys(resources_of(template, "AWS::S3::Bucket"), "payload-bucket"),
+        **dict.fromkeys(
+            resources_of(template, "AWS::SecretsManager::Secret"), "callback-key-secret"
+        ),
+        **dict.fromkeys(resources_of(template, "AWS::Logs::LogGroup"), "log-group"),
+        **dict.fromkeys(resources_of(template, "AWS::SQS::Queue"), "invocation-dead-letter-queue"),
+    }
+    for mapping in resources_of(template, "AWS::Lambda::EventSourceMapping").values():
+        queue = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        kinds[queue] = "timer-queue"
+        redrive = template["Resources"][queue]["Properties"]["RedrivePolicy"]
+        kinds[redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]] = "timer-dead-letter-queue"
+    for role, caller in callers(template).items():
+        if caller == "scheduler":
+            kinds[role] = "scheduler-role"
+    return kinds
+
+
+def called(template: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """Every (caller, action, resource) the template's policies grant, named as
+    ``tests/data/aws_calls.json`` names the runtime's calls; a role that is no part of
+    the engine is a user's ``client``."""
+    functions = resources_of(template, "AWS::Lambda::Function")
+    role_of = {
+        logical_id: function["Properties"]["Role"]["Fn::GetAtt"][0]
+        for logical_id, function in functions.items()
+    }
+    roles = callers(template)
+    kinds = _resource_kinds(template)
+    found = set()
+    for grant in granted_calls(template):
+        named = re.match(r"<([^.>]+)", grant.resource)
+        logical_id = named[1] if named else None
+        if ":scheduler:" in grant.resource:
+            kind = "schedule-group"
+        elif logical_id in functions:
+            durable = is_durable(functions[logical_id])
+            kind = (
+                "itself"
+                if role_of[logical_id] == grant.role
+                else "durable-function"
+                if durable
+                else "plain-function"
+            )
+        else:
+            kind = kinds[str(logical_id)]
+        found.add((roles.get(grant.role, "client"), grant.action, kind))
+    return found
+
+
+def runtime_calls() -> set[tuple[str, str, str]]:
+    """The calls the runtime makes, caller by caller, as its tests on AWS recorded them."""
+    return {
+        (caller, action, resource)
+        for caller, action, resource in json.loads(CALLS_FILE.read_text())
+    }
 
 
 def architecture_table(heading: str) -> list[list[str]]:
@@ -103,17 +201,6 @@ def architecture_table(heading: str) -> list[list[str]]:
         if line.startswith("|") and not line.startswith("| ---"):
             rows.append([cell.strip() for cell in line.strip("|").split("|")])
     return rows[1:]
-
-
-def documented_actions() -> dict[str, set[str]]:
-    """The actions of each caller in the table "AWS calls, by caller"."""
-    actions: dict[str, set[str]] = {}
-    for callers_cell, actions_cell, _ in architecture_table("### AWS calls, by caller"):
-        service, first, *rest = re.split(r"[: ]", actions_cell.strip("`"))
-        names = {f"{service}:{name}" for name in (first, *rest)}
-        for caller in callers_cell.split(", "):
-            actions.setdefault(caller, set()).update(names)
-    return actions
 
 
 def documented_variables() -> list[str]:

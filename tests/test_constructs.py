@@ -15,7 +15,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
-from cdk_templates import function_variables, granted_calls, resources_of
+from cdk_templates import (
+    PLATFORM_CALLS,
+    called,
+    function_variables,
+    granted_calls,
+    resources_of,
+    runtime_calls,
+)
 
 from app import check_with_cdk_nag, findings
 from durable_lambda_cdk import DurableEngine, DurableFunction, PythonCode, contract, table_layout
@@ -94,9 +101,23 @@ class Stacks:
             },
         )
         durable_function(self.keyed, "Keyed", self.keyed_engine)
+        # Every caller of the runtime: a parent, its durable child and a plain function it
+        # invokes, and a user's client of each kind.
+        self.calls = cdk.Stack(self.app, "Calls")
+        engine = DurableEngine(self.calls, "Engine")
+        parent = durable_function(self.calls, "Parent", engine)
+        parent.grant_invoke_durable(durable_function(self.calls, "Child", engine))
+        parent.grant_invoke_durable(
+            lambda_.Function(
+                self.calls, "Plain", code=CODE, handler="index.handler", runtime=PYTHON
+            )
+        )
+        for grant in ("grant_start", "grant_read_executions", "grant_send_callbacks"):
+            user = iam.Role(self.calls, grant, assumed_by=iam.AccountRootPrincipal())
+            getattr(parent, grant)(user)
         self.templates = {
             stack.stack_name: Template.from_stack(stack)
-            for stack in (self.main, self.other, self.keyed)
+            for stack in (self.main, self.other, self.keyed, self.calls)
         }
 
 
@@ -332,8 +353,6 @@ def test_grants_to_others_return_iam_grants_of_the_documented_calls(stacks: Stac
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",
-        "s3:GetObject",
-        "s3:PutObject",
         "lambda:InvokeFunction",
     }
     assert actions("Starter") == {"lambda:InvokeFunction"}
@@ -346,6 +365,13 @@ def test_grants_to_others_return_iam_grants_of_the_documented_calls(stacks: Stac
     assert reader_keys == {(f"<{orders}.Arn>:*", f"<{orders}>")}
     sender_keys = {g.leading_keys for g in grants if g.role.startswith("Sender")} - {None}
     assert sender_keys == {(f"<{orders}.Arn>:*", "C#*")}
+
+
+def test_every_call_the_runtime_makes_is_granted_and_nothing_else(stacks: Stacks) -> None:
+    """``tests/data/aws_calls.json``, recorded by the runtime's tests on AWS, is what the
+    constructs grant to each caller, with what AWS itself calls with their roles: a call
+    the runtime starts making fails here until it is granted."""
+    assert called(stacks.templates["Calls"].to_json()) == runtime_calls() | PLATFORM_CALLS
 
 
 def test_a_customer_managed_table_key_is_granted_to_the_tables_callers(stacks: Stacks) -> None:

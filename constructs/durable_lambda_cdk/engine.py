@@ -37,6 +37,8 @@ from durable_lambda_cdk import contract
 from durable_lambda_cdk.acknowledgements import acknowledge, acknowledge_wildcards
 from durable_lambda_cdk.assets import runtime_code
 from durable_lambda_cdk.grants import (
+    BATCH_READ_ITEMS,
+    FIND_DUE_ITEMS,
     READ_ITEMS,
     WRITE_ITEMS,
     grant_key,
@@ -267,7 +269,7 @@ class DurableEngine(DurableEngineBase):
             "A sweep that fails goes to the invocation dead-letter queue, the sweeper's "
             "dead-letter queue; a failure destination would be a second copy of it.",
         )
-        self._grant_table(self.sweeper, READ_ITEMS)
+        self._grant_table(self.sweeper, FIND_DUE_ITEMS)
         self.sweeper_schedule = events.Rule(
             self,
             "SweeperSchedule",
@@ -464,34 +466,19 @@ class DurableEngine(DurableEngineBase):
         function.add_to_role_policy(
             iam.PolicyStatement(actions=list(actions), resources=table_resources(self.table))
         )
-        grant_key(function, self.table_encryption_key, writes=actions != READ_ITEMS)
+        writes = any(action in WRITE_ITEMS for action in actions)
+        grant_key(function, self.table_encryption_key, writes=writes)
 
     def _grant_callback_handler(self) -> None:
-        self._grant_table(self.callback_handler, READ_ITEMS + WRITE_ITEMS)
-        self.callback_handler.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"],
-                resources=[self.payload_bucket.arn_for_objects("*")],
-            )
-        )
-        self.callback_handler.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.callback_key_secret.secret_arn],
-            )
-        )
+        """The table, every function's callbacks and executions in it (no payload: a
+        callback's result is at most 256 KiB, within an item). Its wake-ups are granted
+        with each function (``grant_wake_ups``)."""
+        self._grant_table(self.callback_handler, READ_ITEMS + BATCH_READ_ITEMS + WRITE_ITEMS)
         acknowledge(
             self.callback_handler,
             "Serverless-LambdaDLQ",
             "API Gateway invokes the callback handler synchronously: a failure is answered to "
             "the caller, who retries; there is no asynchronous event to keep.",
-        )
-        default_policy = self.callback_handler_role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            default_policy,
-            [self.payload_bucket.arn_for_objects("*")],
-            "The callback handler completes callbacks of every durable function of the "
-            "engine, whose payloads are objects named after their executions.",
         )
 
     def _callback_api(

@@ -27,6 +27,7 @@ from durable_lambda_cdk.acknowledgements import (
 from durable_lambda_cdk.assets import PYTHON_RUNTIMES, runtime_layer
 from durable_lambda_cdk.engine import DurableEngineBase
 from durable_lambda_cdk.grants import (
+    BATCH_READ_ITEMS,
     CALLBACK_PARTITIONS,
     FUNCTION_LIST_PARTITION,
     READ_ITEMS,
@@ -128,11 +129,7 @@ class DurableFunction(lambda_.Function):
         self._grant_executions(self._durable_principal, self, writes=True)
         grants = (
             (["lambda:InvokeFunction"], [f"{self.function_arn}:*"], None),
-            (
-                ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
-                [engine.schedules_arn],
-                None,
-            ),
+            (["scheduler:CreateSchedule"], [engine.schedules_arn], None),
             (
                 ["iam:PassRole"],
                 [engine.scheduler_role.role_arn],
@@ -157,8 +154,9 @@ class DurableFunction(lambda_.Function):
         acknowledge_wildcards(
             self.durable_policy,
             [engine.schedules_arn],
-            "Timer schedules are created and deleted as executions wait, under names made "
-            "at run time, in the engine's own schedule group and no other.",
+            "Timer schedules are created as executions wait, under names made at run time, "
+            "in the engine's own schedule group and no other (each deletes itself once it "
+            "has fired).",
         )
 
     def _grant_executions(
@@ -168,10 +166,16 @@ class DurableFunction(lambda_.Function):
         *,
         writes: bool,
         partitions: Sequence[str] | None = None,
+        batch_reads: bool = False,
     ) -> iam.Grant:
-        """Items and payloads of ``owner``'s executions: its own partitions by default."""
+        """Items and payloads of ``owner``'s executions: its own partitions by default.
+
+        ``batch_reads`` for a user's client, which reads executions page by page.
+        """
         table = self.engine.table
-        item_actions = READ_ITEMS + (WRITE_ITEMS if writes else ())
+        item_actions = (
+            READ_ITEMS + (BATCH_READ_ITEMS if batch_reads else ()) + (WRITE_ITEMS if writes else ())
+        )
         items = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(item_actions),
@@ -208,12 +212,14 @@ class DurableFunction(lambda_.Function):
     def grant_invoke_durable(self, other: lambda_.IFunction) -> iam.Grant:
         """Let this function's executions invoke ``other`` (``context.invoke``).
 
-        For a durable ``other``, this function also starts ``other``'s child executions
-        in the table, and ``other`` completes this function's invoke when its child ends.
+        This function reads ``other``'s configuration (is it a durable function of the
+        same engine?) and invokes it. For a durable ``other``, this function also starts
+        ``other``'s child executions in the table, and ``other`` completes this function's
+        invoke when its child ends, and wakes this function's execution up.
         """
         grant = iam.Grant.add_to_principal(
             grantee=self._durable_principal,
-            actions=["lambda:InvokeFunction"],
+            actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
             resource_arns=[other.function_arn, f"{other.function_arn}:*"],
         )
         acknowledge_wildcards(
@@ -229,6 +235,17 @@ class DurableFunction(lambda_.Function):
             other._grant_executions(
                 other._durable_principal, self, writes=True, partitions=[f"{self.function_arn}:*"]
             )
+            iam.Grant.add_to_principal(
+                grantee=other._durable_principal,
+                actions=["lambda:InvokeFunction"],
+                resource_arns=[f"{self.function_arn}:*"],
+            )
+            acknowledge_wildcards(
+                other.durable_policy,
+                [f"{self.function_arn}:*"],
+                "A child execution's end wakes its parent up: it invokes the version or "
+                "alias that started the parent (its id begins with that qualified ARN).",
+            )
         return grant
 
     def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -238,18 +255,28 @@ class DurableFunction(lambda_.Function):
     def grant_read_executions(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read this function's executions: records, histories, payloads."""
         return self._grant_executions(
-            grantee, self, writes=False, partitions=[f"{self.function_arn}:*", self.function_name]
+            grantee,
+            self,
+            writes=False,
+            partitions=[f"{self.function_arn}:*", self.function_name],
+            batch_reads=True,
         )
 
     def grant_send_callbacks(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` complete this function's callbacks over the AWS API.
 
         ``DurableClient.send_callback_success/failure/heartbeat``: it finds the callback
-        by its id's hash, records the outcome and invokes the execution it woke.
+        by its id's hash, records the outcome and invokes the execution it woke. A
+        callback's result (at most 256 KiB) fits an item: no payload object is written.
         """
-        records = self._grant_executions(
-            grantee, self, writes=True, partitions=[f"{self.function_arn}:*", CALLBACK_PARTITIONS]
+        table = self.engine.table
+        records = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(READ_ITEMS + BATCH_READ_ITEMS + WRITE_ITEMS),
+            resource_arns=table_resources(table),
+            conditions=leading_keys(f"{self.function_arn}:*", CALLBACK_PARTITIONS),
         )
+        grant_key(grantee, self.engine.table_encryption_key, writes=True)
         wake_ups = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["lambda:InvokeFunction"],

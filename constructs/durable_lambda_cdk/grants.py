@@ -1,6 +1,7 @@
 """The actions the runtime calls, and the resources and keys it calls them on.
 
-docs/ARCHITECTURE.md ("AWS calls, by caller") is the table these follow.
+docs/ARCHITECTURE.md ("AWS calls, by caller") is the table these follow;
+``tests/data/aws_calls.json`` records the calls, caller by caller.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from aws_cdk import aws_logs as logs
 
 from durable_lambda.store.dynamodb import layout
 
-READ_ITEMS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
+READ_ITEMS = ("dynamodb:GetItem", "dynamodb:Query")
+BATCH_READ_ITEMS = ("dynamodb:BatchGetItem",)
+"""Reading executions page by page: the callback API and a user's client, not a function."""
 WRITE_ITEMS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
 )
+"""Writing items, one by one or in a transaction (TransactWriteItems needs these)."""
+FIND_DUE_ITEMS = ("dynamodb:Query",)
+"""The sweeper's reads: the due index, function by function."""
 KEY_READS = ("kms:Decrypt", "kms:DescribeKey")
 KEY_WRITES = ("kms:Encrypt", "kms:GenerateDataKey")
 LOG_WRITES = ("logs:CreateLogStream", "logs:PutLogEvents")
