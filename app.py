@@ -76,7 +76,6 @@ class ExamplesStack(cdk.Stack):
             )
             self.functions[name] = function
         self.functions["Orchestrator"].grant_invoke_durable(self.functions["ProcessBatch"])
-        cdk.CfnOutput(self, "TableName", value=self.engine.table.table_name)
 
 
 def check_with_cdk_nag(app: cdk.App) -> None:

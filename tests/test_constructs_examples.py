@@ -16,9 +16,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cdk_templates import (
     PLATFORM_CALLS,
+    REGION,
     architecture_table,
     called,
     callers,
@@ -32,8 +34,10 @@ from cdk_templates import (
 )
 from cfnlint.api import ManualArgs, lint_file
 from conftest import QUIET_NODE, ROOT
+from moto import mock_aws
 
 from durable_lambda.aws.environment import FunctionEnvironment
+from durable_lambda.client import DurableClient
 from durable_lambda.store.dynamodb import layout
 from durable_lambda_cdk import contract
 
@@ -225,15 +229,31 @@ def test_a_durable_function_reaches_its_own_executions_and_its_childs_only(
     assert granted == expected
 
 
-def test_the_stack_outputs_the_callback_url_and_the_table(
-    examples_template: dict[str, Any],
+def test_durable_client_from_stack_finds_the_engine_in_the_stacks_outputs(
+    examples_template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outputs = examples_template["Outputs"]
-    (callback_url,) = (o for name, o in outputs.items() if name.startswith("EngineCallbackUrl"))
-    (api,) = resources_of(examples_template, "AWS::ApiGatewayV2::Api")
-    assert callback_url["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
-    (table,) = resources_of(examples_template, "AWS::DynamoDB::GlobalTable")
-    assert outputs["TableName"]["Value"] == {"Ref": table}
+    """The stack, deployed on moto with the template's outputs as CloudFormation would
+    resolve them, gives ``DurableClient.from_stack`` the engine's table and bucket."""
+    template = examples_template
+    outputs = {
+        key: {"Value": deployed(o["Value"], template)} for key, o in template["Outputs"].items()
+    }
+    assert set(outputs) == {"EngineTableName", "EnginePayloadBucketName", "EngineCallbackUrl"}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        boto3.client("cloudformation", region_name=REGION).create_stack(
+            StackName="DurableLambdaExamples",
+            TemplateBody=json.dumps(
+                {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}, "Outputs": outputs}
+            ),
+        )
+        client = DurableClient.from_stack("DurableLambdaExamples", region_name=REGION)
+    table = deployed({"Ref": the(template, "AWS::DynamoDB::GlobalTable")}, template)
+    bucket = deployed({"Ref": the(template, "AWS::S3::Bucket")}, template)
+    assert (client.store.table_name, client.store.payload_bucket) == (table, bucket)
+    api = the(template, "AWS::ApiGatewayV2::Api")
+    assert template["Outputs"]["EngineCallbackUrl"]["Value"] == {"Fn::GetAtt": [api, "ApiEndpoint"]}
 
 
 def test_the_app_synthesizes_without_an_error_or_a_warning(examples_cdk_out: Path) -> None:

@@ -10,6 +10,7 @@ their defaults; docs/ARCHITECTURE.md ("On Lambda") the contract each part keeps.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -285,9 +286,11 @@ class DurableEngine(DurableEngineBase):
         )
 
         self.failed_executions_alarm, self.dead_letters_alarm, self.throttles_alarm = self._alarms()
-        cdk.CfnOutput(
-            self, "CallbackUrl", value=self.callback_url, description="The callback API's URL"
+        self._output("TableName", self.table.table_name, "The state table of durable executions")
+        self._output(
+            "PayloadBucketName", self.payload_bucket.bucket_name, "Payloads too large for an item"
         )
+        self._output("CallbackUrl", self.callback_url, "The callback API's URL")
 
     @staticmethod
     def from_engine_attributes(
@@ -346,6 +349,14 @@ class DurableEngine(DurableEngineBase):
         )
         engine.sweeper_role = iam.Role.from_role_arn(engine, "SweeperRole", sweeper_role_arn)
         return engine
+
+    def _output(self, name: str, value: str, description: str) -> None:
+        """A stack output keyed by the engine's path in its stack and ``name``
+        (``EngineTableName``), with no hash appended: ``DurableClient.from_stack`` finds
+        the table and the bucket by their keys."""
+        path = self.node.path.removeprefix(f"{cdk.Stack.of(self).node.path}/")
+        output = cdk.CfnOutput(self, name, value=value, description=description)
+        output.override_logical_id(re.sub(r"[^A-Za-z0-9]", "", path) + name)
 
     def _payload_bucket(self, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
         bucket = s3.Bucket(
