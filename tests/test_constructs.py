@@ -25,6 +25,7 @@ from cdk_templates import (
 )
 
 from app import check_with_cdk_nag, findings
+from durable_lambda.aws import telemetry
 from durable_lambda_cdk import DurableEngine, DurableFunction, PythonCode, contract, table_layout
 
 HOUR = lambda_.DurableConfig(execution_timeout=cdk.Duration.hours(1))
@@ -269,8 +270,8 @@ def test_the_alarms_watch_failed_executions_dead_letters_and_throttles(stacks: S
     }
     assert metrics == {
         "Durable executions of the engine failed or timed out": [
-            "DurableExecutionFailed",
-            "DurableExecutionTimedOut",
+            "ExecutionsFailed",
+            "ExecutionsTimedOut",
         ],
         "Timers or invocations of the engine went to a dead-letter queue": [
             "ApproximateNumberOfMessagesVisible",
@@ -393,17 +394,47 @@ def test_a_customer_managed_table_key_is_granted_to_the_tables_callers(stacks: S
     }
 
 
-def test_the_metrics_are_the_managed_services_names_in_our_namespace(stacks: Stacks) -> None:
-    metric = stacks.function.metric_durable_execution_failed(period=cdk.Duration.minutes(1))
-    assert (metric.namespace, metric.metric_name, metric.statistic) == (
-        "DurableLambda",
-        "DurableExecutionFailed",
-        "Sum",
+def test_the_metrics_read_are_the_ones_the_runtime_writes(stacks: Stacks) -> None:
+    """A function's metrics and the engine's failed-executions alarm read what an
+    invocation's log line carries: names, namespace and dimensions."""
+    record = telemetry.invocation_record(
+        function_name="orders",
+        table_name="state",
+        execution_id="arn:aws:lambda:eu-west-1:111111111111:function:orders:$LATEST/x",
+        request_id="r",
+        replayed=0,
+        new=1,
+        outcome=None,
+        duration_ms=1.0,
     )
-    assert stacks.function.metric_durable_execution_timed_out().metric_name == (
-        "DurableExecutionTimedOut"
+    [written] = record["_aws"]["CloudWatchMetrics"]
+    names = {metric["Name"] for metric in written["Metrics"]}
+    function = stacks.function
+    read = [
+        function.metric_durable_execution_started(),
+        function.metric_durable_execution_succeeded(),
+        function.metric_durable_execution_failed(period=cdk.Duration.minutes(1)),
+        function.metric_durable_execution_timed_out(),
+    ]
+    for metric in read:
+        assert (metric.namespace, metric.statistic) == (written["Namespace"], "Sum")
+        assert metric.metric_name in names
+        assert [list(metric.dimensions or {})] == [["FunctionName"]]
+    assert ["FunctionName"] in written["Dimensions"]
+    (alarm,) = (
+        a
+        for a in stacks.templates["Main"].find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmDescription"].startswith("Durable executions")
     )
-    assert stacks.function.metric_errors().namespace == "AWS/Lambda"
+    for query in alarm["Properties"]["Metrics"]:
+        if "MetricStat" in query:
+            watched = query["MetricStat"]["Metric"]
+            assert (watched["Namespace"], watched["MetricName"] in names) == (
+                written["Namespace"],
+                True,
+            )
+            assert [d["Name"] for d in watched["Dimensions"]] in written["Dimensions"]
+    assert function.metric_errors().namespace == "AWS/Lambda"
 
 
 def test_a_table_brought_along_is_used_as_it_is() -> None:

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 import pytest
-from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, AwsAccount, Crash
+from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, TABLE, AwsAccount, Crash
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.config import CallbackConfig, Duration, StepConfig
@@ -339,4 +339,7 @@ def test_each_invocation_writes_one_json_line_with_its_metrics(
     assert {line["durableExecutionArn"] for line in invocations} == {execution_id}
     [metrics] = invocations[0]["_aws"]["CloudWatchMetrics"]
     assert metrics["Namespace"] == "DurableLambda"
+    # By function, and by engine: the engine's alarm sums its functions' failures.
+    assert metrics["Dimensions"] == [["FunctionName"], ["TableName"]]
+    assert (invocations[0]["FunctionName"], invocations[0]["TableName"]) == ("waits", TABLE)
     assert {m["Name"] for m in metrics["Metrics"]} >= {"ExecutionsStarted", "Checkpoints"}

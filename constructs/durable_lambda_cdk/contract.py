@@ -32,6 +32,10 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "DURABLE_FUNCTION_VARIABLES",
     "ENGINE_HANDLER_VARIABLES",
+    "EXECUTIONS_FAILED",
+    "EXECUTIONS_STARTED",
+    "EXECUTIONS_SUCCEEDED",
+    "EXECUTIONS_TIMED_OUT",
     "EXECUTION_TIMEOUT_SECONDS",
     "FUNCTION_DIMENSION",
     "LONGEST_EXECUTION_DAYS",
@@ -73,6 +77,10 @@ METRIC_NAMESPACE = telemetry.NAMESPACE
 FUNCTION_DIMENSION = "FunctionName"
 TABLE_DIMENSION = "TableName"
 """The engine's dimension: every function of an engine writes to its table."""
+EXECUTIONS_STARTED = "ExecutionsStarted"
+EXECUTIONS_SUCCEEDED = "ExecutionsSucceeded"
+EXECUTIONS_FAILED = "ExecutionsFailed"
+EXECUTIONS_TIMED_OUT = "ExecutionsTimedOut"
 
 LONGEST_EXECUTION_DAYS = 366
 """The longest execution timeout a durable function takes (aws-cdk-lib's range)."""

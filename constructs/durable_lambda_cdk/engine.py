@@ -585,8 +585,8 @@ class DurableEngine(DurableEngineBase):
                 "FailedExecutionsAlarm",
                 "Durable executions of the engine failed or timed out",
                 "failed + timedOut",
-                failed=execution_metric("DurableExecutionFailed"),
-                timedOut=execution_metric("DurableExecutionTimedOut"),
+                failed=execution_metric(contract.EXECUTIONS_FAILED),
+                timedOut=execution_metric(contract.EXECUTIONS_TIMED_OUT),
             ),
             alarm(
                 "DeadLettersAlarm",

@@ -285,24 +285,20 @@ class DurableFunction(lambda_.Function):
         return records.combine(wake_ups)
 
     def metric_durable_execution_started(self, **options: Any) -> cloudwatch.Metric:
-        """Executions started (``DurableExecutionStarted``, as the managed service names it)."""
-        return self._durable_metric("DurableExecutionStarted", options)
+        """Executions started (the runtime's ``ExecutionsStarted``)."""
+        return self._durable_metric(contract.EXECUTIONS_STARTED, options)
 
     def metric_durable_execution_succeeded(self, **options: Any) -> cloudwatch.Metric:
-        """Executions that succeeded (``DurableExecutionSucceeded``)."""
-        return self._durable_metric("DurableExecutionSucceeded", options)
+        """Executions that succeeded (``ExecutionsSucceeded``)."""
+        return self._durable_metric(contract.EXECUTIONS_SUCCEEDED, options)
 
     def metric_durable_execution_failed(self, **options: Any) -> cloudwatch.Metric:
-        """Executions that failed (``DurableExecutionFailed``)."""
-        return self._durable_metric("DurableExecutionFailed", options)
+        """Executions that failed (``ExecutionsFailed``)."""
+        return self._durable_metric(contract.EXECUTIONS_FAILED, options)
 
     def metric_durable_execution_timed_out(self, **options: Any) -> cloudwatch.Metric:
-        """Executions that ran past their execution timeout (``DurableExecutionTimedOut``)."""
-        return self._durable_metric("DurableExecutionTimedOut", options)
-
-    def metric_durable_execution_stopped(self, **options: Any) -> cloudwatch.Metric:
-        """Executions stopped (``DurableExecutionStopped``)."""
-        return self._durable_metric("DurableExecutionStopped", options)
+        """Executions that ran past their execution timeout (``ExecutionsTimedOut``)."""
+        return self._durable_metric(contract.EXECUTIONS_TIMED_OUT, options)
 
     def _durable_metric(self, metric_name: str, options: Mapping[str, Any]) -> cloudwatch.Metric:
         return cloudwatch.Metric(

@@ -85,6 +85,7 @@ def run(
     emit(
         invocation_record(
             function_name=lambda_context.function_name,
+            table_name=runtime.environment.table,
             execution_id=execution_id,
             request_id=lambda_context.aws_request_id,
             replayed=summary.operations_replayed if summary else 0,

@@ -2,9 +2,10 @@
 
 The line names the execution and the request, how many operations the
 invocation replayed and recorded, how it ended and how long it took. The
-metrics (namespace ``DurableLambda``, by function) count executions started,
-succeeded, failed and timed out, checkpoints, and the replay time; CloudWatch
-extracts them from the log line (embedded metric format), so they cost no call.
+metrics (namespace ``DurableLambda``, by function and by engine, the engine
+being its table) count executions started, succeeded, failed and timed out,
+checkpoints, and the replay time; CloudWatch extracts them from the log line
+(embedded metric format), so they cost no call.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def outcome_name(outcome: InvocationOutcome | None) -> str:
 def invocation_record(
     *,
     function_name: str,
+    table_name: str,
     execution_id: str,
     request_id: str,
     replayed: int,
@@ -64,13 +66,14 @@ def invocation_record(
         "outcome": ended,
         "durationMs": round(duration_ms, 1),
         "FunctionName": function_name,
+        "TableName": table_name,
         **metrics,
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
+                    "Dimensions": [["FunctionName"], ["TableName"]],
                     "Metrics": [
                         {"Name": name, "Unit": "Milliseconds" if name == "ReplayTime" else "Count"}
                         for name in metrics
