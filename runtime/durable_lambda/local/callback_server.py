@@ -140,6 +140,9 @@ class CallbackServer:
     ) -> None:
         self._sockets: dict[int, Any] = {}  # waitress's map: file number -> dispatcher
         self._closing = threading.Event()
+        self._closing_lock = threading.Lock()
+        """Held by ``close`` from asking the loop to end until it has woken it, and by the
+        loop while it closes the sockets: the wake-up never meets a closed trigger."""
         self._workers = ThreadedTaskDispatcher()
         self._workers.queue_logger = _QUEUE_LOGGER
         try:
@@ -172,7 +175,8 @@ class CallbackServer:
     def _serve(self) -> None:
         while not self._closing.is_set():
             wasyncore.loop(_LOOP_TICK_SECONDS, use_poll=True, map=self._sockets, count=1)
-        wasyncore.close_all(self._sockets)
+        with self._closing_lock:
+            wasyncore.close_all(self._sockets)
 
     @property
     def endpoint(self) -> str:
@@ -181,7 +185,8 @@ class CallbackServer:
 
     def close(self) -> None:
         """Stop serving, close every connection and release the port."""
-        self._closing.set()
-        self._server.pull_trigger()
+        with self._closing_lock:
+            self._closing.set()
+            self._server.pull_trigger()
         self._thread.join()
         self._workers.shutdown()
