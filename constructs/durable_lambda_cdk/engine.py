@@ -477,8 +477,7 @@ class DurableEngine(DurableEngineBase):
         function.add_to_role_policy(
             iam.PolicyStatement(actions=list(actions), resources=table_resources(self.table))
         )
-        writes = any(action in WRITE_ITEMS for action in actions)
-        grant_key(function, self.table_encryption_key, writes=writes)
+        grant_key(function, self.table_encryption_key, actions)
 
     def _grant_callback_handler(self) -> None:
         """The table, every function's callbacks and executions in it (no payload: a

@@ -172,23 +172,16 @@ class DurableFunction(lambda_.Function):
 
         ``batch_reads`` for a user's client, which reads executions page by page.
         """
-        table = self.engine.table
         item_actions = (
             READ_ITEMS + (BATCH_READ_ITEMS if batch_reads else ()) + (WRITE_ITEMS if writes else ())
         )
-        items = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=list(item_actions),
-            resource_arns=table_resources(table),
-            conditions=leading_keys(*(partitions or owner._partitions())),
-        )
+        items = self._grant_items(grantee, item_actions, partitions or owner._partitions())
         prefix = self.engine.payload_bucket.arn_for_objects(f"{owner.function_arn}:*")
         payloads = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetObject", *(["s3:PutObject"] if writes else [])],
             resource_arns=[prefix],
         )
-        grant_key(grantee, self.engine.table_encryption_key, writes=writes)
         if grantee is self._durable_principal:
             acknowledge_wildcards(
                 self.durable_policy,
@@ -198,6 +191,18 @@ class DurableFunction(lambda_.Function):
                 "function's executions and no others.",
             )
         return items.combine(payloads)
+
+    def _grant_items(
+        self, grantee: iam.IGrantable, actions: Sequence[str], partitions: Sequence[str]
+    ) -> iam.Grant:
+        """``actions`` on the table's items in ``partitions`` (and on its key, if it has one)."""
+        grant_key(grantee, self.engine.table_encryption_key, actions)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(actions),
+            resource_arns=table_resources(self.engine.table),
+            conditions=leading_keys(*partitions),
+        )
 
     def _partitions(self) -> list[str]:
         """The partitions a function's executions live in (ARCHITECTURE, "On DynamoDB")."""
@@ -269,14 +274,11 @@ class DurableFunction(lambda_.Function):
         by its id's hash, records the outcome and invokes the execution it woke. A
         callback's result (at most 256 KiB) fits an item: no payload object is written.
         """
-        table = self.engine.table
-        records = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=list(READ_ITEMS + BATCH_READ_ITEMS + WRITE_ITEMS),
-            resource_arns=table_resources(table),
-            conditions=leading_keys(f"{self.function_arn}:*", CALLBACK_PARTITIONS),
+        records = self._grant_items(
+            grantee,
+            READ_ITEMS + BATCH_READ_ITEMS + WRITE_ITEMS,
+            [f"{self.function_arn}:*", CALLBACK_PARTITIONS],
         )
-        grant_key(grantee, self.engine.table_encryption_key, writes=True)
         wake_ups = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["lambda:InvokeFunction"],

@@ -6,6 +6,8 @@ docs/ARCHITECTURE.md ("AWS calls, by caller") is the table these follow;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jsii
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -44,9 +46,11 @@ def leading_keys(*patterns: str) -> dict[str, dict[str, list[str]]]:
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
 
 
-def grant_key(grantee: iam.IGrantable, key: kms.IKey | None, *, writes: bool) -> None:
-    """What DynamoDB asks of a caller of a table under a customer-managed key."""
+def grant_key(grantee: iam.IGrantable, key: kms.IKey | None, item_actions: Sequence[str]) -> None:
+    """What DynamoDB asks of a caller of ``item_actions`` on a table under a
+    customer-managed key: decrypting, and encrypting if it writes."""
     if key is not None:
+        writes = any(action in WRITE_ITEMS for action in item_actions)
         key.grant(grantee, *KEY_READS, *(KEY_WRITES if writes else ()))
 
 
