@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,19 +114,38 @@ def run(
 
 
 def synthesize() -> None:
-    """Synthesize the CDK app into ``cdk.out/`` and list its stacks."""
+    """Synthesize the CDK app into ``cdk.out/`` and print what it would deploy."""
     outdir = PROJECT / "cdk.out"
     environment = {**os.environ, "CDK_OUTDIR": str(outdir)}
     subprocess.run(  # noqa: S603 - this interpreter running the project's own app
         [sys.executable, str(PROJECT / "app.py")], check=True, cwd=PROJECT, env=environment
     )
     manifest = json.loads((outdir / "manifest.json").read_text())
-    stacks = [
-        name
-        for name, artifact in manifest["artifacts"].items()
-        if artifact["type"] == "aws:cloudformation:stack"
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            template = json.loads((outdir / artifact["properties"]["templateFile"]).read_text())
+            print(f"\n== cdk synth: {name} -> {outdir}")
+            for line in deployment(template):
+                print(line)
+
+
+def deployment(template: dict[str, Any]) -> list[str]:
+    """What a stack's template would deploy: its durable functions, resources and outputs."""
+    resources = template["Resources"].items()
+    durable = [
+        f"  {logical_id}: {resource['Properties']['Handler']}"
+        for logical_id, resource in resources
+        if "DURABLE_LAMBDA_EXECUTION_TIMEOUT_SECONDS"
+        in resource["Properties"].get("Environment", {}).get("Variables", {})
     ]
-    print(f"\n== cdk synth: {', '.join(stacks)} -> {outdir}")
+    counts = Counter(resource["Type"] for _, resource in resources)
+    return [
+        f"durable functions ({len(durable)}):",
+        *durable,
+        f"resources ({sum(counts.values())}):",
+        *(f"  {count:>3} {kind}" for kind, count in sorted(counts.items())),
+        f"outputs: {', '.join(template.get('Outputs', {}))}",
+    ]
 
 
 def main() -> None:

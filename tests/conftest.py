@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_harness import AwsAccount
@@ -55,3 +60,33 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]
     account = AwsAccount(monkeypatch, tmp_path)
     with account.running(monkeypatch):
         yield account
+
+
+ROOT = Path(__file__).resolve().parent.parent
+QUIET_NODE = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+"""jsii warns on every run under Node 20, which this machine has (README: Node 22 or 24)."""
+
+
+@pytest.fixture(scope="session")
+def examples_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example app (app.py) synthesized once per session, as ``cdk synth`` runs it."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **QUIET_NODE, "CDK_OUTDIR": str(outdir)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def examples_template(examples_cdk_out: Path) -> dict[str, Any]:
+    """The CloudFormation template of the example stack."""
+    template: dict[str, Any] = json.loads(
+        (examples_cdk_out / "DurableLambdaExamples.template.json").read_text()
+    )
+    return template

@@ -262,6 +262,29 @@ def test_silent_connections_are_closed_after_the_idle_timeout(
     assert min(closed_after) >= 0.9
 
 
+def test_closing_succeeds_when_the_loop_ends_before_it_is_woken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The serving loop may see that it is closing and end between ``close`` asking it
+    to and waking it up: closing still succeeds, and the port is released."""
+    server = CallbackServer(FailingReceiver())
+    port = port_of(server.endpoint)
+    serving = server._thread
+    wake_up = server._server.pull_trigger
+
+    def after_the_loop_had_its_chance() -> None:
+        # The loop looks at its closing flag at least once a second: here it ends,
+        # unless closing holds it back until the wake-up.
+        serving.join(timeout=1.5)
+        wake_up()
+
+    monkeypatch.setattr(server._server, "pull_trigger", after_the_loop_had_its_chance)
+    server.close()
+    assert not serving.is_alive()
+    with socket.create_server(("127.0.0.1", port)):
+        pass
+
+
 # endregion
 # region answers
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, AwsAccount, Crash
+from aws_harness import CALLBACK_URL, FUNCTION_TIMEOUT_SECONDS, TABLE, AwsAccount, Crash
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.aws import events
@@ -346,7 +346,8 @@ def test_each_invocation_writes_one_json_line_with_its_metrics(
     assert {line["durableExecutionArn"] for line in invocations} == {execution_id}
     [metrics] = invocations[0]["_aws"]["CloudWatchMetrics"]
     assert metrics["Namespace"] == "DurableLambda"
-    assert metrics["Dimensions"] == [["FunctionName"]]
+    assert metrics["Dimensions"] == [["FunctionName"], ["TableName"]]
+    assert invocations[0]["TableName"] == TABLE
     assert {m["Name"] for m in metrics["Metrics"]} == {
         "ExecutionsSucceeded",
         "ExecutionsFailed",
@@ -368,10 +369,10 @@ def test_each_start_is_counted_once_under_the_function_it_starts(
         client.start_execution("waiting", "{}", execution_name="once")
         aws.lambda_.wait_until_idle()
     started = [
-        (line["FunctionName"], line["ExecutionsStarted"])
+        (line["FunctionName"], line["TableName"], line["ExecutionsStarted"])
         for line in log_lines(capsys, "durable execution")
     ]
-    assert sorted(started) == [("parent", 1), ("waiting", 1), ("worker", 1)]
+    assert sorted(started) == [("parent", TABLE, 1), ("waiting", TABLE, 1), ("worker", TABLE, 1)]
 
 
 def test_a_timeout_is_counted_once_however_often_its_timer_comes(

@@ -80,6 +80,7 @@ def run(
     emit(
         invocation_record(
             function_name=lambda_context.function_name,
+            table_name=runtime.environment.table,
             execution_id=execution_id,
             request_id=lambda_context.aws_request_id,
             replayed=summary.operations_replayed if summary else 0,
@@ -124,7 +125,7 @@ def time_out(runtime: FunctionRuntime, execution_id: str, now: datetime.datetime
     ended = runtime.store.time_out_execution(execution_id, now)
     record = runtime.store.get_execution(execution_id)
     if ended:
-        count(record, TIMED_OUT)
+        count(record, TIMED_OUT, runtime.environment.table)
     if record.status is ExecutionStatus.TIMED_OUT:
         wake_parent(runtime, record)
     return {"Status": record.status.value, "DurableExecutionArn": execution_id}
@@ -146,7 +147,7 @@ def create(
         runtime.clock.now(),
     )
     if created:
-        count(record, STARTED)
+        count(record, STARTED, runtime.environment.table)
     return record
 
 

@@ -145,7 +145,7 @@ class FunctionRuntime:
             logger.info("Not starting %s: its parent has ended", request.durable_execution_arn)
             return
         if created:
-            count(record, STARTED)
+            count(record, STARTED, self.environment.table)
             self.wake(record.execution_id)
 
     # endregion

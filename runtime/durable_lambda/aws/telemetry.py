@@ -2,7 +2,8 @@
 
 The line names the execution and the request, how many operations the
 invocation replayed and recorded, how it ended and how long it took. The
-metrics (namespace ``DurableLambda``, by function) count executions succeeded
+metrics (namespace ``DurableLambda``, by function and by engine, the engine
+being its table) count executions succeeded
 and failed, checkpoints, and the replay time; an execution's start and its
 timeout, which happen outside its invocations, get a line of their own from the
 call that made them. CloudWatch extracts the metrics from the log lines
@@ -46,6 +47,7 @@ def outcome_name(outcome: InvocationOutcome | None) -> str:
 def invocation_record(
     *,
     function_name: str,
+    table_name: str,
     execution_id: str,
     request_id: str,
     replayed: int,
@@ -71,30 +73,36 @@ def invocation_record(
         "Checkpoints": new,
         "ReplayTime": round(replay_ms, 1),
     }
-    return _with_metrics(line, function_name, metrics)
+    return _with_metrics(line, function_name, table_name, metrics)
 
 
-def count(execution: ExecutionRecord, metric: str) -> None:
+def count(execution: ExecutionRecord, metric: str, table_name: str) -> None:
     """Write the line of a change to an execution made outside its invocations,
     under its function's name: its start (``STARTED``) or its timeout
     (``TIMED_OUT``), written once, by the call that made it."""
+    emit(execution_record(execution, metric, table_name))
+
+
+def execution_record(execution: ExecutionRecord, metric: str, table_name: str) -> dict[str, Any]:
+    """The line ``count`` writes."""
     line = {"message": "durable execution", "durableExecutionArn": execution.execution_id}
-    emit(_with_metrics(line, execution.function_name, {metric: 1}))
+    return _with_metrics(line, execution.function_name, table_name, {metric: 1})
 
 
 def _with_metrics(
-    line: dict[str, Any], function_name: str, metrics: dict[str, int | float]
+    line: dict[str, Any], function_name: str, table_name: str, metrics: dict[str, int | float]
 ) -> dict[str, Any]:
     return {
         **line,
         "FunctionName": function_name,
+        "TableName": table_name,
         **metrics,
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
+                    "Dimensions": [["FunctionName"], ["TableName"]],
                     "Metrics": [
                         {"Name": name, "Unit": "Milliseconds" if name == "ReplayTime" else "Count"}
                         for name in metrics
