@@ -78,6 +78,7 @@ from durable_lambda.transitions import Completion
 logger = logging.getLogger(__name__)
 
 InvocationIsolation = Literal["thread", "process"]
+"""Where the engine runs invocations: engine threads, or worker processes."""
 Handler = Callable[[Any, Any], Any]
 
 REINVOKE_BACKOFF_CAP_SECONDS = 60
@@ -116,7 +117,8 @@ class LocalEngine:
             again, as on Lambda.
         invocation_timeout: Seconds an invocation may run (process isolation
             stops it then, as Lambda would).
-        region, account_id: Used in function ARNs and execution ids.
+        region: The region in function ARNs and execution ids.
+        account_id: The account in function ARNs and execution ids.
         max_concurrent_invocations: Invocations running at once, across
             executions.
         callback_key: Secret that callback ids derive from; by default kept
@@ -261,6 +263,7 @@ class LocalEngine:
             raise ValidationError(msg) from None
 
     def function_arn(self, name: str) -> str:
+        """The ARN of the function ``name`` in the engine's region and account."""
         return f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}"
 
     def start_execution(
@@ -361,6 +364,7 @@ class LocalEngine:
             self._cond.notify_all()
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """The execution's record (ExecutionNotFoundError when none has the id)."""
         return self.store.get_execution(execution_id)
 
     def stop_execution(self, execution_id: str, error: ErrorObject | None = None) -> bool:
