@@ -1,0 +1,124 @@
+"""The documentation site builds with ``mkdocs build --strict``, offline.
+
+The build runs once per session in a child process, into a temporary folder,
+bounded in time, with every socket connection refused: a plugin or an
+extension that fetched something would fail it. Any warning (a nav entry to a
+missing page, a broken link or anchor, a docstring mkdocstrings cannot read)
+fails the build. The API reference shows every public name of the modules it
+renders, and every class, function and method it shows has a docstring.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import griffe
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_TIMEOUT_SECONDS = 100
+
+OFFLINE_MKDOCS = """
+import socket
+import sys
+
+
+def refuse(*args, **kwargs):
+    raise OSError("the documentation build must not use the network")
+
+
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.create_connection = socket.getaddrinfo = refuse
+
+from mkdocs.__main__ import cli
+
+sys.exit(cli())
+"""
+"""``mkdocs`` with every outgoing connection and name lookup refused."""
+
+
+@dataclass(frozen=True)
+class Build:
+    returncode: int
+    output: str
+    site: Path
+
+
+def build_site(config: Path, site: Path) -> Build:
+    """``mkdocs build --strict`` of ``config`` into ``site``."""
+    command = ["build", "--strict", "--config-file", str(config), "--site-dir", str(site)]
+    completed = subprocess.run(
+        [sys.executable, "-c", OFFLINE_MKDOCS, *command],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    return Build(completed.returncode, completed.stdout + completed.stderr, site)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return build_site(ROOT / "mkdocs.yml", tmp_path_factory.mktemp("site"))
+
+
+def inventory(site: Path) -> dict[str, str]:
+    """The objects the API reference renders (``objects.inv``): name -> role."""
+    header_lines = 4
+    compressed = (site / "objects.inv").read_bytes().split(b"\n", header_lines)[header_lines]
+    entries = [line.split(" ", 2) for line in zlib.decompress(compressed).decode().splitlines()]
+    return {name: role for name, role, _ in entries}
+
+
+def test_the_site_builds_strict_and_offline(site: Build) -> None:
+    assert site.returncode == 0, site.output
+    assert "WARNING" not in site.output, site.output
+    assert (site.site / "reference" / "testing" / "index.html").is_file()
+
+
+def test_a_nav_entry_to_a_missing_page_fails_the_build(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(ROOT / config["docs_dir"])
+    config["plugins"] = ["search"]  # the API reference's pages take time and are beside the point
+    config["nav"].append({"Gone": "gone.md"})
+    broken = tmp_path / "mkdocs.yml"
+    broken.write_text(yaml.safe_dump(config))
+
+    build = build_site(broken, tmp_path / "site")
+
+    assert build.returncode != 0
+    assert "'gone.md' is included in the 'nav' configuration" in build.output
+    assert "Aborted with 1 warnings in strict mode" in build.output
+
+
+def test_the_reference_shows_every_public_name_with_a_docstring(site: Build) -> None:
+    rendered = inventory(site.site)
+    package = griffe.load("durable_lambda", search_paths=[str(ROOT / "runtime")])
+
+    def find(path: str) -> griffe.Object | griffe.Alias:
+        _, _, inside = path.partition(".")
+        return package[inside] if inside else package
+
+    modules = [name for name, role in rendered.items() if role == "py:module"]
+    unlisted = [
+        f"{module}.{name}"
+        for module in modules
+        for name in find(module).exports or ()
+        if not name.startswith("__") and f"{module}.{name}" not in rendered
+    ]
+    bare = [
+        name
+        for name, role in rendered.items()
+        if role in ("py:class", "py:function", "py:method") and not find(name).docstring
+    ]
+    assert modules
+    assert unlisted == []
+    assert bare == []
