@@ -16,13 +16,17 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import griffe
 import pytest
 import yaml
+from markdown_blocks import python_blocks, run_python_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_SECONDS = 100
+GUIDES = ("quickstart.md", "concepts.md", "operations.md")
+"""The pages whose Python blocks run as written."""
 
 OFFLINE_MKDOCS = """
 import socket
@@ -122,3 +126,16 @@ def test_the_reference_shows_every_public_name_with_a_docstring(site: Build) -> 
     assert modules
     assert unlisted == []
     assert bare == []
+
+
+@pytest.mark.parametrize("page", GUIDES)
+def test_the_python_blocks_of_a_guide_run_as_written(page: str) -> None:
+    path = ROOT / "docs" / page
+    namespace: dict[str, Any] = {"__name__": page.removesuffix(".md")}
+
+    run_python_blocks(path, namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    for test in tests:
+        test()
+
+    assert python_blocks(path)
