@@ -331,6 +331,9 @@ class AwsAccount:
             caller = "durable-function" if call.caller in durable else call.caller
             for action in _iam_actions(call.action):
                 found.add((caller, action, self._resource(call, durable)))
+            if call.action == "scheduler:CreateSchedule":
+                # Scheduler checks that the caller may pass the role its target names.
+                found.add((caller, "iam:PassRole", "scheduler-role"))
         return found
 
     def _resource(self, call: Call, durable: set[str]) -> str:

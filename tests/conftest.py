@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aws_harness import AwsAccount
 from stores import STORE_KINDS, opened_store
 
 from durable_lambda.store import Store
@@ -46,3 +47,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.name.startswith("test_an_engine_killed_again_and_again"):
             item.add_marker(pytest.mark.timeout(120 + kills))
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]:
+    """An AWS account on moto, with a Lambda stand-in running durable functions."""
+    account = AwsAccount(monkeypatch, tmp_path)
+    with account.running(monkeypatch):
+        yield account

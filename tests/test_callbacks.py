@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import stat
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ from durable_lambda.serdes import ExtendedTypeSerDes
 from durable_lambda.store import CallbackClosedError, CallbackNotFoundError, SqliteStore
 from durable_lambda.store.contract import ExecutionStatus
 from durable_lambda.testing import DurableFunctionsTestError, DurableFunctionTestRunner
+from durable_lambda.testing.runner import waiting_callback_id
 from durable_lambda.types import WaitForCallbackContext
 from examples import approval
 
@@ -553,6 +555,34 @@ def test_a_failure_sent_over_http_fails_the_callback_with_its_fields() -> None:
 def returns_its_callback(event: Any, context: DurableContext) -> Any:
     callback = context.create_callback("restart")
     return {"id": callback.callback_id, "result": callback.result()}
+
+
+def test_other_routes_are_served_beside_the_callback_routes_on_one_port() -> None:
+    seen: list[str] = []
+
+    def routes(engine: LocalEngine) -> Any:
+        def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            seen.append(environ["PATH_INFO"])
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [engine.callback_endpoint.encode()]
+
+        return application
+
+    with LocalEngine(http_routes=routes) as engine:
+        engine.register_durable_function("approve", approval.handler)
+        execution_id = engine.start_execution("approve", json.dumps({"approver_email": "a@b"}))
+        with urllib.request.urlopen(f"{engine.callback_endpoint}/pages/1", timeout=10) as page:
+            assert page.read().decode() == engine.callback_endpoint
+        assert post(f"{engine.callback_endpoint}/callbacks/{FORGED_ID}/succeed")[0] == 404
+        assert post(f"{engine.callback_endpoint}/callbacks")[1]["Error"] == "NotFound"
+        deadline = time.monotonic() + 10
+        while (callback_id := waiting_callback_id(engine.get_history(execution_id))) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        url = f"{engine.callback_endpoint}/callbacks/{callback_id}"
+        assert post(f"{url}/succeed", b"1") == (200, {})
+        assert engine.wait_for_completion(execution_id, 10).status is ExecutionStatus.SUCCEEDED
+    assert seen == ["/pages/1"]
 
 
 def test_a_restarted_engine_on_the_same_file_derives_the_same_ids(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,6 @@ from durable_lambda.store import ExecutionStatus
 from durable_lambda.testing import DurableFunctionTestRunner
 from examples import approval, nested_workflows
 from examples.__main__ import WORKFLOWS
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]:
-    account = AwsAccount(monkeypatch, tmp_path)
-    with account.running(monkeypatch):
-        yield account
 
 
 def types(aws: AwsAccount, execution_id: str) -> list[str]:
@@ -303,17 +294,19 @@ def test_the_same_resume_delivered_five_times_at_once_moves_the_execution_once(
 @durable_execution
 def large_result(event: Any, context: DurableContext) -> int:
     # Random text: it does not compress to fit an item.
-    return len(
-        context.step(lambda _: base64.b64encode(os.urandom(1_500_000)).decode(), name="large")
-    )
+    large = context.step(lambda _: base64.b64encode(os.urandom(1_500_000)).decode(), name="large")
+    context.wait(Duration.from_seconds(5), name="pause")
+    return len(large)
 
 
 def test_a_result_too_large_for_an_item_goes_through_the_payload_bucket(aws: AwsAccount) -> None:
-    aws.deploy("large", large_result)
+    function = aws.deploy("large", large_result)
     execution_id = aws.invoke("large", {})["DurableExecutionArn"]
-    record = aws.engine.store.get_execution(execution_id)
-    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "2000000")
     assert any(c.action == "s3:PutObject" and c.caller == "large" for c in aws.calls)
+    function.runtime = None  # the resume runs in a new container: it reads the result back
+    record = aws.run_to_end(execution_id)
+    assert (record.status, record.result) == (ExecutionStatus.SUCCEEDED, "2000000")
+    assert any(c.action == "s3:GetObject" and c.caller == "large" for c in aws.calls)
     history = aws.client().get_execution_history(execution_id)
     [succeeded] = [e for e in history if e["EventType"] == "StepSucceeded"]
     assert len(json.loads(succeeded["StepSucceededDetails"]["Result"]["Payload"])) == 2_000_000

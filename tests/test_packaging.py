@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,17 @@ def test_an_http_server_is_imported_only_when_an_engine_starts_one() -> None:
         "print(*servers())"
     )
     assert _run(sys.executable, "-c", probe).stdout.split() == ["False", "False", "False", "True"]
+
+
+def test_the_command_line_is_a_console_script_and_the_runtime_imports_none_of_it() -> None:
+    (script,) = entry_points(group="console_scripts", name="durable-lambda")
+    assert script.value == "durable_lambda.cli:main"
+    assert _run(str(Path(sys.executable).with_name("durable-lambda")), "--help").returncode == 0
+    probe = (
+        "import sys, durable_lambda, durable_lambda.testing, durable_lambda.local; "
+        "print(*[m in sys.modules for m in ('click', 'rich', 'jinja2', 'durable_lambda.cli')])"
+    )
+    assert _run(sys.executable, "-c", probe).stdout.split() == ["False"] * 4
 
 
 RUNTIME_MODULES = [

@@ -103,6 +103,11 @@ def answer(receiver: CallbackReceiver, method: str, path: str, body: bytes) -> C
     return _json(HTTPStatus.OK, {})
 
 
+def is_callback_path(path: str) -> bool:
+    """Whether ``path`` is one this API answers (its routes, and NotFound under ``/callbacks``)."""
+    return path == "/callbacks" or path.startswith("/callbacks/")
+
+
 def error_response(status: HTTPStatus, code: str, message: str) -> CallbackResponse:
     """An error answer: ``{"Error": code, "Message": message}``."""
     return _json(status, {"Error": code, "Message": message})

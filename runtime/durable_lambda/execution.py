@@ -64,10 +64,15 @@ def durable_execution(
     return wrapper
 
 
+def is_durable_handler(handler: object) -> bool:
+    """Whether ``@durable_execution`` made ``handler``."""
+    return getattr(handler, _DURABLE_HANDLER_MARK, False) is True
+
+
 def require_durable_handler(function_name: str, handler: object) -> None:
     """Refuse to register ``handler`` as a durable function unless
     ``@durable_execution`` made it (a plain handler would fail every invocation)."""
-    if getattr(handler, _DURABLE_HANDLER_MARK, False) is not True:
+    if not is_durable_handler(handler):
         what = getattr(handler, "__qualname__", None) or type(handler).__name__
         msg = (
             f"Cannot register {what} as the durable function {function_name!r}: it is not "

@@ -29,6 +29,7 @@ from durable_lambda.callback_http import (
     CallbackReceiver,
     CallbackResponse,
     answer,
+    is_callback_path,
     payload_too_large,
     refused_request,
 )
@@ -62,8 +63,12 @@ def _headers(response: CallbackResponse) -> list[tuple[str, str]]:
     return [*response.headers, ("Content-Length", str(len(response.body)))]
 
 
-def _application(receiver: CallbackReceiver) -> WSGIApplication:
+def _application(
+    receiver: CallbackReceiver, other_routes: WSGIApplication | None
+) -> WSGIApplication:
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if other_routes is not None and not is_callback_path(environ["PATH_INFO"]):
+            return other_routes(environ, start_response)
         method = environ["REQUEST_METHOD"]
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         response = answer(receiver, method, environ["REQUEST_URI"], body)
@@ -120,7 +125,9 @@ class CallbackServer:
 
     ``port`` 0 lets the operating system choose a free port; ``endpoint``
     tells which. A connection silent for ``idle_timeout`` seconds is closed
-    (checked every second).
+    (checked every second). ``other_routes``, a WSGI application, answers
+    every path outside ``/callbacks`` (the dev server's pages and API), with
+    the same limits.
     """
 
     def __init__(
@@ -129,13 +136,14 @@ class CallbackServer:
         port: int = 0,
         *,
         idle_timeout: int = IDLE_TIMEOUT_SECONDS,
+        other_routes: WSGIApplication | None = None,
     ) -> None:
         self._sockets: dict[int, Any] = {}  # waitress's map: file number -> dispatcher
         self._closing = threading.Event()
         self._workers = ThreadedTaskDispatcher()
         self._workers.queue_logger = _QUEUE_LOGGER
         try:
-            self._server = self._listen(receiver, port, idle_timeout)
+            self._server = self._listen(_application(receiver, other_routes), port, idle_timeout)
         except BaseException:
             wasyncore.close_all(self._sockets)
             raise
@@ -143,9 +151,9 @@ class CallbackServer:
         self._thread = threading.Thread(target=self._serve, name="callback-server", daemon=True)
         self._thread.start()
 
-    def _listen(self, receiver: CallbackReceiver, port: int, idle_timeout: int) -> _Server:
+    def _listen(self, application: WSGIApplication, port: int, idle_timeout: int) -> _Server:
         return _Server(
-            _application(receiver),
+            application,
             map=self._sockets,
             dispatcher=self._workers,
             host=HOST,
@@ -164,7 +172,6 @@ class CallbackServer:
     def _serve(self) -> None:
         while not self._closing.is_set():
             wasyncore.loop(_LOOP_TICK_SECONDS, use_poll=True, map=self._sockets, count=1)
-        wasyncore.close_all(self._sockets)
 
     @property
     def endpoint(self) -> str:
@@ -176,4 +183,7 @@ class CallbackServer:
         self._closing.set()
         self._server.pull_trigger()
         self._thread.join()
+        # Only once the loop is gone: closing earlier, in the loop's thread,
+        # raced the trigger pulled just above (a write to a closed file).
+        wasyncore.close_all(self._sockets)
         self._workers.shutdown()

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from durable_lambda import callback_requests
 from durable_lambda.arguments import require, require_seconds_from
@@ -74,6 +74,9 @@ from durable_lambda.store.contract import (
 from durable_lambda.store.memory import MemoryStore
 from durable_lambda.store.sqlite import SqliteStore
 from durable_lambda.transitions import Completion
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +133,11 @@ class LocalEngine:
             (3,000 operations, 256 KiB per step result or error): a checkpoint
             past them fails the execution as the service makes it fail
             (``durable_lambda.managed_limits``).
+        http_routes: Makes the WSGI application that the callback server
+            runs for every path outside ``/callbacks``, given this engine
+            (called before the engine has finished starting: keep the
+            engine, use it when requests come). The dev server's pages and
+            API are served this way, beside the callback routes.
     """
 
     def __init__(
@@ -145,6 +153,7 @@ class LocalEngine:
         callback_key: bytes | None = None,
         callback_port: int = 0,
         managed_limits: bool = False,
+        http_routes: Callable[[LocalEngine], WSGIApplication] | None = None,
     ) -> None:
         if invocation_isolation not in ("thread", "process"):
             msg = (
@@ -176,7 +185,9 @@ class LocalEngine:
         self._closed = False
         from durable_lambda.local.callback_server import CallbackServer  # noqa: PLC0415 - imports waitress
 
-        self._callback_server = CallbackServer(self, callback_port)
+        self._callback_server = CallbackServer(
+            self, callback_port, other_routes=http_routes(self) if http_routes else None
+        )
         try:
             self.backend = Backend(
                 store,

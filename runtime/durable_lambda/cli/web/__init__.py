@@ -1,0 +1,1 @@
+"""The dev server's web view and HTTP API, as a WSGI application."""
