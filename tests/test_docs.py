@@ -5,12 +5,14 @@ bounded in time, with every socket connection refused: a plugin or an
 extension that fetched something would fail it. Any warning (a nav entry to a
 missing page, a broken link or anchor, a docstring mkdocstrings cannot read)
 fails the build. The API reference shows every public name of the modules it
-renders, and every class, function and method it shows has a docstring.
+renders, and every class, function and method it shows has a docstring; the
+command line's reference shows every command.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -21,7 +23,10 @@ from typing import Any
 import griffe
 import pytest
 import yaml
+from click import Group
 from markdown_blocks import python_blocks, run_python_blocks
+
+from durable_lambda.cli.commands import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_TIMEOUT_SECONDS = 100
@@ -104,6 +109,26 @@ def test_a_nav_entry_to_a_missing_page_fails_the_build(tmp_path: Path) -> None:
     assert build.returncode != 0
     assert "'gone.md' is included in the 'nav' configuration" in build.output
     assert "Aborted with 1 warnings in strict mode" in build.output
+
+
+def command_names(group: Group, prefix: str) -> list[str]:
+    """``prefix`` and the full name of every command under ``group``, depth first."""
+    names = [prefix]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, Group):
+            names += command_names(command, f"{prefix} {name}")
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+def test_the_reference_shows_every_command_of_the_command_line(site: Build) -> None:
+    page = (site.site / "reference" / "cli" / "index.html").read_text()
+    shown = re.findall(r'<h[2-6] id="durable-lambda[^"]*">([^<]+)', page)
+
+    assert shown == command_names(cli, "durable-lambda")
+    assert "durable-lambda callback succeed" in shown
+    assert "--stack" in page
 
 
 def test_the_reference_shows_every_public_name_with_a_docstring(site: Build) -> None:
