@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import zlib
@@ -29,6 +30,7 @@ from markdown_blocks import python_blocks, run_python_blocks
 from durable_lambda.cli.commands import cli
 
 ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 BUILD_TIMEOUT_SECONDS = 100
 DOCS = ROOT / "docs"
 PAGES_WITH_PYTHON = sorted(
@@ -62,11 +64,17 @@ class Build:
     site: Path
 
 
-def build_site(config: Path, site: Path) -> Build:
-    """``mkdocs build --strict`` of ``config`` into ``site``."""
-    command = ["build", "--strict", "--config-file", str(config), "--site-dir", str(site)]
+def readme_docs_commands() -> list[list[str]]:
+    """The commands of the README's "Docs" section, each as its arguments."""
+    section = README.read_text().split("\n## Docs\n", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"^```bash\n(.*?)^```$", section, re.DOTALL | re.MULTILINE)
+    return [shlex.split(line, comments=True) for line in block.splitlines()]
+
+
+def build_site(arguments: list[str], site: Path) -> Build:
+    """``mkdocs`` with ``arguments`` (a build), offline, into ``site``."""
     completed = subprocess.run(
-        [sys.executable, "-c", OFFLINE_MKDOCS, *command],
+        [sys.executable, "-c", OFFLINE_MKDOCS, *arguments, "--site-dir", str(site)],
         cwd=ROOT,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         capture_output=True,
@@ -79,7 +87,20 @@ def build_site(config: Path, site: Path) -> Build:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return build_site(ROOT / "mkdocs.yml", tmp_path_factory.mktemp("site"))
+    """The site built by the README's command."""
+    [build] = [command for command in readme_docs_commands() if command[1] == "build"]
+    assert build[0] == ".venv/bin/mkdocs"
+    return build_site(build[1:], tmp_path_factory.mktemp("site"))
+
+
+def build_variant(tmp_path: Path, **changes: Any) -> Build:
+    """The site's configuration with ``changes``, built strictly; search is its only plugin
+    (the API reference's pages take time and are beside the point)."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config.update({"docs_dir": str(DOCS), "plugins": ["search"], **changes})
+    variant = tmp_path / "mkdocs.yml"
+    variant.write_text(yaml.safe_dump(config))
+    return build_site(["build", "--strict", "--config-file", str(variant)], tmp_path / "site")
 
 
 def inventory(site: Path) -> dict[str, str]:
@@ -97,18 +118,27 @@ def test_the_site_builds_strict_and_offline(site: Build) -> None:
 
 
 def test_a_nav_entry_to_a_missing_page_fails_the_build(tmp_path: Path) -> None:
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
-    config["docs_dir"] = str(ROOT / config["docs_dir"])
-    config["plugins"] = ["search"]  # the API reference's pages take time and are beside the point
-    config["nav"].append({"Gone": "gone.md"})
-    broken = tmp_path / "mkdocs.yml"
-    broken.write_text(yaml.safe_dump(config))
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
 
-    build = build_site(broken, tmp_path / "site")
+    build = build_variant(tmp_path, nav=[*nav, {"Gone": "gone.md"}])
 
     assert build.returncode != 0
     assert "'gone.md' is included in the 'nav' configuration" in build.output
     assert "Aborted with 1 warnings in strict mode" in build.output
+
+
+def test_a_broken_link_or_anchor_fails_the_build(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "index.md").write_text("# Home\n\n[gone](gone.md), [nowhere](other.md#nowhere)\n")
+    (pages / "other.md").write_text("# Other\n")
+
+    build = build_variant(tmp_path, docs_dir=str(pages), nav=["index.md", "other.md"])
+
+    assert build.returncode != 0
+    assert "contains a link 'gone.md', but the target is not found" in build.output
+    assert "the doc 'other.md' does not contain an anchor '#nowhere'" in build.output
+    assert "Aborted with 2 warnings in strict mode" in build.output
 
 
 def command_names(group: Group, prefix: str) -> list[str]:
