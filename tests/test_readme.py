@@ -8,26 +8,22 @@ tests (``test_callbacks.py``).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
+
+from markdown_blocks import python_blocks, run_python_blocks
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def python_blocks() -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```$", README.read_text(), re.DOTALL | re.MULTILINE)
-
-
 def test_the_readme_has_python_blocks() -> None:
-    assert len(python_blocks()) >= 4
+    assert len(python_blocks(README)) >= 4
 
 
 def test_the_readmes_python_blocks_run_as_written() -> None:
     sent: list[str] = []
     namespace: dict[str, Any] = {"__name__": "readme", "send_email": sent.append}
-    for number, block in enumerate(python_blocks(), start=1):
-        exec(compile(block, f"README.md python block {number}", "exec"), namespace)
+    run_python_blocks(README, namespace)
     # The callbacks example runs twice: on the default store, then on DynamoDB.
     assert len(sent) == 2
     assert all(url.startswith("http://127.0.0.1:") for url in sent)

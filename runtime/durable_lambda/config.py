@@ -47,18 +47,22 @@ class Duration:
 
     @classmethod
     def from_seconds(cls, value: float) -> Duration:
+        """``value`` seconds, fractions of a second dropped."""
         return cls(seconds=int(value))
 
     @classmethod
     def from_minutes(cls, value: float) -> Duration:
+        """``value`` minutes, fractions of a second dropped."""
         return cls(seconds=int(value * 60))
 
     @classmethod
     def from_hours(cls, value: float) -> Duration:
+        """``value`` hours, fractions of a second dropped."""
         return cls(seconds=int(value * 3600))
 
     @classmethod
     def from_days(cls, value: float) -> Duration:
+        """``value`` days, fractions of a second dropped."""
         return cls(seconds=int(value * 86400))
 
 
@@ -66,7 +70,10 @@ class StepSemantics(Enum):
     """How many times one attempt of a step may run its function."""
 
     AT_MOST_ONCE_PER_RETRY = "AT_MOST_ONCE_PER_RETRY"
+    """START is durable before the function runs: an attempt interrupted mid-run is
+    not run again; it fails with ``StepInterruptedError`` and the retry strategy decides."""
     AT_LEAST_ONCE_PER_RETRY = "AT_LEAST_ONCE_PER_RETRY"
+    """The default: START is not waited for, and an attempt interrupted mid-run runs again."""
 
 
 class NestingType(Enum):
@@ -199,14 +206,17 @@ class CompletionConfig:
 
     @staticmethod
     def first_successful() -> CompletionConfig:
+        """Complete at the first success."""
         return CompletionConfig(min_successful=1)
 
     @staticmethod
     def all_completed() -> CompletionConfig:
+        """Complete when every item has finished, whatever failed."""
         return CompletionConfig(tolerated_failure_percentage=100)
 
     @staticmethod
     def all_successful() -> CompletionConfig:
+        """Complete when every item has succeeded, or at the first failure (parallel's default)."""
         return CompletionConfig(tolerated_failure_count=0, tolerated_failure_percentage=0)
 
 

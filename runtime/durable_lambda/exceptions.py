@@ -93,6 +93,7 @@ class CheckpointError(InvocationError):
         self.error_category = error_category
 
     def is_retryable(self) -> bool:
+        """True for an ``INVOCATION`` error; an ``EXECUTION`` one fails the execution."""
         return self.error_category is DurableApiErrorCategory.INVOCATION
 
 
@@ -253,6 +254,7 @@ class TimedSuspendExecution(SuspendExecution):
 
     @classmethod
     def from_delay(cls, message: str, delay_seconds: float) -> TimedSuspendExecution:
+        """A suspension until ``delay_seconds`` from now."""
         return cls(message, scheduled_timestamp=time.time() + delay_seconds)
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Numeric = int | float
 RetryStrategy = Callable[[Exception, int], "RetryDecision"]
+"""``(error, attempts_made) -> RetryDecision``: what a step does after a failed attempt."""
 
 _MATCH_ANY_MESSAGE = re.compile(r".*")
 
@@ -33,10 +34,12 @@ class RetryDecision:
 
     @classmethod
     def retry(cls, delay: Duration) -> RetryDecision:
+        """Retry after ``delay``."""
         return cls(should_retry=True, delay=delay)
 
     @classmethod
     def no_retry(cls) -> RetryDecision:
+        """Do not retry: the step fails (``StepError``) with this attempt's error."""
         return cls(should_retry=False, delay=Duration())
 
 

@@ -77,7 +77,9 @@ def parse_json(text: str) -> Any:
 
 
 TYPE_TOKEN = "t"  # noqa: S105 - an envelope key, not a secret
+"""The envelope's key for the type tag."""
 VALUE_TOKEN = "v"  # noqa: S105
+"""The envelope's key for the encoded value."""
 
 
 class TypeTag(StrEnum):
@@ -111,10 +113,12 @@ class SerDes(ABC, Generic[T]):
     """Turns a value into a string and back."""
 
     @abstractmethod
-    def serialize(self, value: T, serdes_context: SerDesContext) -> str: ...
+    def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        """``value`` as the text to record."""
 
     @abstractmethod
-    def deserialize(self, data: str, serdes_context: SerDesContext) -> T: ...
+    def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        """The value recorded as ``data``."""
 
     @staticmethod
     def is_primitive(obj: Any) -> bool:
@@ -130,9 +134,11 @@ class PassThroughSerDes(SerDes[T]):
     """Leaves strings as they are."""
 
     def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        """The string itself."""
         return value  # type: ignore[return-value]
 
     def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        """The recorded string itself."""
         return data  # type: ignore[return-value]
 
 
@@ -140,9 +146,11 @@ class JsonSerDes(SerDes[T]):
     """Plain JSON."""
 
     def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        """``json.dumps(value)``."""
         return json.dumps(value)
 
     def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        """``json.loads(data)``."""
         return json.loads(data)  # type: ignore[no-any-return]
 
 
@@ -250,11 +258,13 @@ class ExtendedTypeSerDes(SerDes[Any]):
     """The default serdes: plain JSON for primitives, tagged envelopes otherwise."""
 
     def serialize(self, value: Any, serdes_context: SerDesContext | None = None) -> str:
+        """Compact JSON for primitives, the tagged envelope for anything else."""
         if SerDes.is_primitive(value):
             return compact_json(value)
         return compact_json(_encode(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext | None = None) -> Any:
+        """The value ``serialize`` wrote, envelopes turned back into their types."""
         obj = parse_json(data)
         if SerDes.is_primitive(obj):
             return obj
@@ -265,7 +275,9 @@ class ExtendedTypeSerDes(SerDes[Any]):
 
 
 DEFAULT_JSON_SERDES: SerDes[Any] = JsonSerDes()
+"""Plain JSON, the default of chained invokes' payloads and results."""
 EXTENDED_TYPES_SERDES = ExtendedTypeSerDes()
+"""The default of every other operation's results."""
 
 
 class ClassSerDes(SerDes[T]):
@@ -284,9 +296,11 @@ class ClassSerDes(SerDes[T]):
         self._date_fields = frozenset(date_fields)
 
     def serialize(self, value: T, serdes_context: SerDesContext) -> str:
+        """JSON of the instance's fields, nested instances and datetimes included."""
         return json.dumps(_to_plain(value))
 
     def deserialize(self, data: str, serdes_context: SerDesContext) -> T:
+        """An instance of the class, rebuilt from its fields."""
         return _restore(json.loads(data), self._cls, self._date_fields)  # type: ignore[no-any-return]
 
 

@@ -27,25 +27,24 @@ C_contra = TypeVar("C_contra", contravariant=True)
 class LoggerInterface(Protocol):
     """What a logger must offer to serve as ``context.logger``."""
 
-    def debug(
-        self, msg: object, *args: object, extra: Mapping[str, object] | None = None
-    ) -> None: ...
+    def debug(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+        """Log ``msg % args`` at DEBUG."""
 
-    def info(
-        self, msg: object, *args: object, extra: Mapping[str, object] | None = None
-    ) -> None: ...
+    def info(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+        """Log ``msg % args`` at INFO."""
 
     def warning(
         self, msg: object, *args: object, extra: Mapping[str, object] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Log ``msg % args`` at WARNING."""
 
-    def error(
-        self, msg: object, *args: object, extra: Mapping[str, object] | None = None
-    ) -> None: ...
+    def error(self, msg: object, *args: object, extra: Mapping[str, object] | None = None) -> None:
+        """Log ``msg % args`` at ERROR."""
 
     def exception(
         self, msg: object, *args: object, extra: Mapping[str, object] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Log ``msg % args`` at ERROR with the current exception's traceback."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,8 @@ class DurableContext(Protocol):
         func: Callable[[StepContext], T],
         name: str | None = None,
         config: StepConfig | None = None,
-    ) -> T: ...
+    ) -> T:
+        """Run ``func`` as a step: its result is recorded and replayed."""
 
     @abstractmethod
     def run_in_child_context(
@@ -111,7 +111,8 @@ class DurableContext(Protocol):
         func: Callable[[DurableContext], T],
         name: str | None = None,
         config: ChildConfig[T] | None = None,
-    ) -> T: ...
+    ) -> T:
+        """Run ``func`` in a child context with operations of its own."""
 
     @abstractmethod
     def map(
@@ -120,7 +121,8 @@ class DurableContext(Protocol):
         func: Callable[[DurableContext, U, int, Sequence[U]], T],
         name: str | None = None,
         config: MapConfig[U] | None = None,
-    ) -> BatchResult[T]: ...
+    ) -> BatchResult[T]:
+        """Run ``func`` for each of ``inputs``, concurrently."""
 
     @abstractmethod
     def parallel(
@@ -128,15 +130,18 @@ class DurableContext(Protocol):
         functions: Sequence[Callable[[DurableContext], T] | ParallelBranch[T]],
         name: str | None = None,
         config: ParallelConfig | None = None,
-    ) -> BatchResult[T]: ...
+    ) -> BatchResult[T]:
+        """Run each of ``functions``, concurrently."""
 
     @abstractmethod
-    def wait(self, duration: Duration, name: str | None = None) -> None: ...
+    def wait(self, duration: Duration, name: str | None = None) -> None:
+        """Suspend for ``duration``."""
 
     @abstractmethod
     def create_callback(
         self, name: str | None = None, config: CallbackConfig | None = None
-    ) -> Callback[Any]: ...
+    ) -> Callback[Any]:
+        """A callback that an outside party completes by its id."""
 
 
 class LambdaContext(Protocol):
@@ -145,7 +150,8 @@ class LambdaContext(Protocol):
     aws_request_id: str
     function_name: str
 
-    def get_remaining_time_in_millis(self) -> int: ...
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the invocation times out."""
 
 
 class SummaryGenerator(Protocol[C_contra]):

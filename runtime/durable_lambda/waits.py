@@ -51,10 +51,12 @@ class WaitForConditionDecision:
 
     @classmethod
     def continue_waiting(cls, delay: Duration) -> WaitForConditionDecision:
+        """Check again after ``delay``."""
         return cls(should_continue=True, delay=delay)
 
     @classmethod
     def stop_polling(cls) -> WaitForConditionDecision:
+        """Stop: ``wait_for_condition`` returns the last state."""
         return cls(should_continue=False, delay=Duration())
 
 

@@ -108,6 +108,7 @@ class DurableClient:
         return execution_id
 
     def describe_execution(self, execution_id: str) -> ExecutionRecord:
+        """The execution (``DurableExecutionsApi``)."""
         return self.store.get_execution(execution_id)
 
     def list_executions(
@@ -120,6 +121,7 @@ class DurableClient:
         page_token: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> ExecutionPage:
+        """Executions matching every filter given, a page at a time (``DurableExecutionsApi``)."""
         return self.store.list_executions(
             function_name=function_name,
             status=status,
@@ -152,14 +154,17 @@ class DurableClient:
         return stopped
 
     def send_callback_success(self, callback_id: str, result: bytes | None = None) -> None:
+        """Complete a waiting callback with ``result`` (``DurableExecutionsApi``)."""
         self._change(callback_requests.success(callback_id, result))
 
     def send_callback_failure(
         self, callback_id: str, error: ErrorObject | Mapping[str, Any] | None = None
     ) -> None:
+        """Fail a waiting callback with ``error`` (``DurableExecutionsApi``)."""
         self._change(callback_requests.failure(callback_id, error))
 
     def send_callback_heartbeat(self, callback_id: str) -> None:
+        """Restart a waiting callback's heartbeat timeout (``DurableExecutionsApi``)."""
         self._change(callback_requests.heartbeat(callback_id))
 
     def _change(self, request: callback_requests.CallbackRequest) -> None:

@@ -204,11 +204,15 @@ class BatchItem(Generic[R]):
     """
 
     index: int
+    """The item's position in the inputs (the branch's, for parallel), from 0."""
     status: BatchItemStatus
     result: R | None = None
+    """What the item returned, when it succeeded."""
     error: ErrorObject | None = None
+    """Why the item failed, when it failed."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The item as JSON-ready values."""
         return {
             "index": self.index,
             "status": self.status.value,
@@ -218,6 +222,7 @@ class BatchItem(Generic[R]):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchItem[R]:
+        """Rebuild from ``to_dict``."""
         return cls(
             index=data["index"],
             status=BatchItemStatus(data["status"]),
@@ -267,6 +272,7 @@ class BatchResult(Generic[R]):
         return cls(items, reason)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values."""
         return {
             "all": [item.to_dict() for item in self.all],
             "completionReason": self.completion_reason.value,
@@ -303,6 +309,7 @@ class BatchResult(Generic[R]):
 
     @property
     def has_failure(self) -> bool:
+        """Whether an item failed."""
         return any(item.status is BatchItemStatus.FAILED for item in self.all)
 
     def throw_if_error(self) -> None:
@@ -326,18 +333,22 @@ class BatchResult(Generic[R]):
 
     @property
     def success_count(self) -> int:
+        """How many items succeeded."""
         return len(self.succeeded())
 
     @property
     def failure_count(self) -> int:
+        """How many items failed."""
         return len(self.failed())
 
     @property
     def started_count(self) -> int:
+        """How many items were still running when the batch completed."""
         return len(self.started())
 
     @property
     def total_count(self) -> int:
+        """How many items started (items never started are left out)."""
         return len(self.all)
 
 

@@ -81,6 +81,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 InvocationIsolation = Literal["thread", "process"]
+"""Where the engine runs invocations: engine threads, or worker processes."""
 Handler = Callable[[Any, Any], Any]
 
 REINVOKE_BACKOFF_CAP_SECONDS = 60
@@ -119,7 +120,8 @@ class LocalEngine:
             again, as on Lambda.
         invocation_timeout: Seconds an invocation may run (process isolation
             stops it then, as Lambda would).
-        region, account_id: Used in function ARNs and execution ids.
+        region: The region in function ARNs and execution ids.
+        account_id: The account in function ARNs and execution ids.
         max_concurrent_invocations: Invocations running at once, across
             executions.
         callback_key: Secret that callback ids derive from; by default kept
@@ -272,6 +274,7 @@ class LocalEngine:
             raise ValidationError(msg) from None
 
     def function_arn(self, name: str) -> str:
+        """The ARN of the function ``name`` in the engine's region and account."""
         return f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}"
 
     def start_execution(
@@ -372,6 +375,7 @@ class LocalEngine:
             self._cond.notify_all()
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """The execution's record (ExecutionNotFoundError when none has the id)."""
         return self.store.get_execution(execution_id)
 
     def stop_execution(self, execution_id: str, error: ErrorObject | None = None) -> bool:

@@ -376,6 +376,7 @@ class CheckpointBatch:
     in parts splits it between them."""
 
     def add(self, transition: Transition) -> None:
+        """Take ``transition`` into the batch: its operation, events and timers."""
         self.operations[transition.operation.operation_id] = transition.operation
         self.events.extend(transition.events)
         for timer in transition.timers:
@@ -383,6 +384,7 @@ class CheckpointBatch:
         self.transitions.append(transition)
 
     def extend(self, other: CheckpointBatch) -> None:
+        """Take every transition of ``other`` into the batch, after this one's."""
         self.operations.update(other.operations)
         self.events.extend(other.events)
         self.timers.update(other.timers)
@@ -419,6 +421,7 @@ class InvocationFailed:
 
 
 InvocationOutcome = Suspended | Succeeded | Failed | InvocationFailed
+"""How an invocation ended (``Store.finish_invocation``)."""
 
 Ending = tuple[ExecutionStatus, str | None, ErrorObject | None]
 """How an invocation ended its execution: status, result, error."""
@@ -451,7 +454,7 @@ class DueTimer:
 
 
 class Store(Protocol):
-    """Durable state of executions. See the module docstring for the rules."""
+    """Durable state of executions; the module docstring has the rules every store keeps."""
 
     @property
     def volatile(self) -> bool:

@@ -119,7 +119,11 @@ class _Undo:
 
 
 class MemoryStore:
-    """The store contract held in this process (see the module docstring)."""
+    """The store contract in this process's memory: the test runner's default.
+
+    What it holds dies with the process (``volatile``), and no other process
+    can open it; the module docstring says how it keeps every method atomic.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

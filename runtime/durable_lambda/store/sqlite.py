@@ -154,7 +154,13 @@ _EXECUTION_COLUMNS = (
 
 
 class SqliteStore:
-    """The store contract on one SQLite database (``path`` or ``":memory:"``)."""
+    """The store contract on one SQLite database (``path`` or ``":memory:"``).
+
+    A file is shared by processes and runs in WAL mode. ``durability="process"``
+    (the default) makes a commit survive the death of any process, but not an
+    operating-system crash or power cut; ``"power"`` survives those too, at the
+    price of a disk sync per commit.
+    """
 
     def __init__(self, path: str = MEMORY, *, durability: Durability = "process") -> None:
         if durability not in _SYNCHRONOUS:

@@ -56,6 +56,7 @@ class _Shape:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Built from the API's JSON object."""
         values: dict[str, Any] = {}
         for name, (key, decoder) in _decoders(cls).items():
             if key in data:
@@ -64,6 +65,7 @@ class _Shape:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
+        """The API's JSON object, without the fields that are None."""
         result: dict[str, Any] = {}
         for name, (key, decoder) in _decoders(type(self)).items():
             value = getattr(self, name)
@@ -142,80 +144,106 @@ class RetryDetails(_Shape):
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionStartedDetails(_Shape):
+    """Details of an ``ExecutionStarted`` event."""
+
     input: EventInput | None = None
     execution_timeout: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionSucceededDetails(_Shape):
+    """Details of an ``ExecutionSucceeded`` event."""
+
     result: EventResult | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionFailedDetails(_Shape):
+    """Details of an ``ExecutionFailed`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionTimedOutDetails(_Shape):
+    """Details of an ``ExecutionTimedOut`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ExecutionStoppedDetails(_Shape):
+    """Details of an ``ExecutionStopped`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ContextStartedDetails(_Shape):
-    pass
+    """Details of a ``ContextStarted`` event."""
 
 
 @dataclasses.dataclass(frozen=True)
 class ContextSucceededDetails(_Shape):
+    """Details of a ``ContextSucceeded`` event."""
+
     result: EventResult | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ContextFailedDetails(_Shape):
+    """Details of a ``ContextFailed`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class WaitStartedDetails(_Shape):
+    """Details of a ``WaitStarted`` event."""
+
     duration: int | None = None
     scheduled_end_timestamp: datetime.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class WaitSucceededDetails(_Shape):
+    """Details of a ``WaitSucceeded`` event."""
+
     duration: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class WaitCancelledDetails(_Shape):
+    """Details of a ``WaitCancelled`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class StepStartedDetails(_Shape):
-    pass
+    """Details of a ``StepStarted`` event."""
 
 
 @dataclasses.dataclass(frozen=True)
 class StepSucceededDetails(_Shape):
+    """Details of a ``StepSucceeded`` event."""
+
     result: EventResult | None = None
     retry_details: RetryDetails | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class StepFailedDetails(_Shape):
+    """Details of a ``StepFailed`` event."""
+
     error: EventError | None = None
     retry_details: RetryDetails | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ChainedInvokeStartedDetails(_Shape):
+    """Details of a ``ChainedInvokeStarted`` event."""
+
     function_name: str | None = None
     tenant_id: str | None = None
     input: EventInput | None = None
@@ -226,26 +254,36 @@ class ChainedInvokeStartedDetails(_Shape):
 
 @dataclasses.dataclass(frozen=True)
 class ChainedInvokeSucceededDetails(_Shape):
+    """Details of a ``ChainedInvokeSucceeded`` event."""
+
     result: EventResult | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ChainedInvokeFailedDetails(_Shape):
+    """Details of a ``ChainedInvokeFailed`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ChainedInvokeTimedOutDetails(_Shape):
+    """Details of a ``ChainedInvokeTimedOut`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class ChainedInvokeStoppedDetails(_Shape):
+    """Details of a ``ChainedInvokeStopped`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class CallbackStartedDetails(_Shape):
+    """Details of a ``CallbackStarted`` event."""
+
     callback_id: str | None = None
     heartbeat_timeout: int | None = None
     timeout: int | None = None
@@ -253,21 +291,29 @@ class CallbackStartedDetails(_Shape):
 
 @dataclasses.dataclass(frozen=True)
 class CallbackSucceededDetails(_Shape):
+    """Details of a ``CallbackSucceeded`` event."""
+
     result: EventResult | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class CallbackFailedDetails(_Shape):
+    """Details of a ``CallbackFailed`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class CallbackTimedOutDetails(_Shape):
+    """Details of a ``CallbackTimedOut`` event."""
+
     error: EventError | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class InvocationCompletedDetails(_Shape):
+    """Details of an ``InvocationCompleted`` event."""
+
     start_timestamp: datetime.datetime
     end_timestamp: datetime.datetime
     request_id: str
@@ -324,12 +370,14 @@ class GetDurableExecutionHistoryResponse:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GetDurableExecutionHistoryResponse:
+        """Built from the API's JSON (``{"Events": [...]}``)."""
         return cls(
             events=[Event.from_dict(event) for event in data.get("Events", [])],
             next_marker=data.get("NextMarker"),
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The API's JSON: ``{"Events": [...]}``, ``NextMarker`` when there is one."""
         result: dict[str, Any] = {"Events": [event.to_dict() for event in self.events]}
         if self.next_marker is not None:
             result["NextMarker"] = self.next_marker

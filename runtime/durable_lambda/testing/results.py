@@ -50,21 +50,27 @@ class _FindsOperations:
         raise DurableFunctionsTestError(msg)
 
     def get_step(self, name: str) -> StepOperation:
+        """The first operation called ``name``, a step."""
         return cast(StepOperation, self.get_operation_by_name(name))
 
     def get_wait(self, name: str) -> WaitOperation:
+        """The first operation called ``name``, a wait."""
         return cast(WaitOperation, self.get_operation_by_name(name))
 
     def get_context(self, name: str) -> ContextOperation:
+        """The first operation called ``name``, a child context."""
         return cast(ContextOperation, self.get_operation_by_name(name))
 
     def get_callback(self, name: str) -> CallbackOperation:
+        """The first operation called ``name``, a callback."""
         return cast(CallbackOperation, self.get_operation_by_name(name))
 
     def get_invoke(self, name: str) -> InvokeOperation:
+        """The first operation called ``name``, a chained invoke."""
         return cast(InvokeOperation, self.get_operation_by_name(name))
 
     def get_execution(self, name: str) -> ExecutionOperation:
+        """The first operation called ``name``, an execution."""
         return cast(ExecutionOperation, self.get_operation_by_name(name))
 
 
@@ -78,33 +84,48 @@ class _Children(_FindsOperations):
 
 @dataclass(frozen=True)
 class ExecutionOperation(Operation):
+    """The execution's own operation."""
+
     input_payload: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
 class ContextOperation(_Children, Operation):
+    """A child context, with its operations nested.
+
+    Map, parallel, their branches and wait_for_callback are child contexts too.
+    """
+
     result: str | None = field(default=None, kw_only=True)
     error: ErrorObject | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
 class StepOperation(ContextOperation):
+    """A step (a wait_for_condition too)."""
+
     attempt: int = field(default=0, kw_only=True)
     next_attempt_timestamp: datetime.datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
 class WaitOperation(Operation):
+    """A wait."""
+
     scheduled_end_timestamp: datetime.datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
 class CallbackOperation(ContextOperation):
+    """A callback."""
+
     callback_id: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
 class InvokeOperation(Operation):
+    """A chained invoke."""
+
     result: str | None = field(default=None, kw_only=True)
     error: ErrorObject | None = field(default=None, kw_only=True)
 
@@ -184,6 +205,7 @@ class DurableFunctionTestResult(_FindsOperations):
     def create(
         cls, record: ExecutionRecord, operations: list[RecordedOperation]
     ) -> DurableFunctionTestResult:
+        """The result of the execution ``record``, from its recorded ``operations``."""
         children_of: dict[str | None, list[RecordedOperation]] = {}
         for op in operations:
             children_of.setdefault(op.parent_id, []).append(op)

@@ -214,8 +214,10 @@ class DynamoDBStore:
         s3_client: A boto3 S3 client; by default one like the DynamoDB client.
         retention: How long an ended execution is kept (item TTL).
         max_payload_bytes: The largest write the store takes (compressed).
-        region_name, endpoint_url: Where the default clients connect; taken
-            from ``client`` when one is given, so ``opener`` reaches the same table.
+        region_name: The region the default clients connect to; taken from
+            ``client`` when one is given, so ``opener`` reaches the same table.
+        endpoint_url: The endpoint the default clients connect to; taken from
+            ``client`` when one is given, as ``region_name`` is.
         on_timer_set: Told of every timer a committed write set (execution id,
             key, due), so that something delivers it when due.
     """
