@@ -104,6 +104,7 @@ class Timers:
             now,
             extra=lambda: consume,
             waiting=waiting,
+            head=head,
         ):
             self.table.call("delete_item", Key=timer_key)
             return False

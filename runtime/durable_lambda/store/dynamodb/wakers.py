@@ -110,11 +110,18 @@ class Wakers:
         *,
         extra: Callable[[], list[dict[str, Any]]] = list,
         waiting: Operation | None = None,
+        head: Head | None = None,
     ) -> bool:
         """Apply a waker's change to one operation of a RUNNING execution; False when
-        there is nothing to change."""
+        there is nothing to change.
+
+        ``head`` is the execution item as the caller just read it: the first
+        attempt writes on it (its writes are conditioned on what it shows), the
+        next ones read it again.
+        """
+        read = head
         for _ in range(CONTENTION_ATTEMPTS):
-            head = self.records.head(execution_id)
+            head, read = read or self.records.head(execution_id), None
             if head is None or not head.running:
                 return False
             changes = self.items(head, operation_id, transition_of, now, waiting=waiting)

@@ -1,0 +1,68 @@
+"""The AWS requests a durable function sends on Lambda, counted by the end-to-end
+harness: what each start and end, wait and callback costs (bench/aws_round_trips.py
+prints the same counts per step, wait and callback)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_harness import AwsAccount
+
+from durable_lambda import DurableContext, durable_execution
+from durable_lambda.config import Duration
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AwsAccount]:
+    account = AwsAccount(monkeypatch, tmp_path)
+    with account.running(monkeypatch):
+        yield account
+
+
+def requests(aws: AwsAccount, function_name: str) -> Counter[str]:
+    """The requests the function sent, by action."""
+    return Counter(call.action for call in aws.calls if call.caller == function_name)
+
+
+@durable_execution
+def one_wait(event: Any, context: DurableContext) -> str:
+    context.wait(Duration.from_seconds(5), name="pause")
+    return "done"
+
+
+START_AND_END = Counter(
+    {
+        "dynamodb:GetItem": 4,
+        "dynamodb:PutItem": 1,
+        "dynamodb:TransactWriteItems": 2,
+        "dynamodb:UpdateItem": 1,
+        "dynamodb:Query": 3,
+        "dynamodb:DeleteItem": 1,
+        "scheduler:CreateSchedule": 1,
+    }
+)
+"""An execution started by an invocation that ends it: the name looked up, the
+function listed, the start written (with its timeout's schedule), the lease,
+the end, and the clean-up of its timers and children."""
+
+
+def test_the_requests_of_a_wait_suspended_and_resumed(aws: AwsAccount) -> None:
+    aws.deploy("fn", one_wait)
+    execution_id = aws.invoke("fn", {})["DurableExecutionArn"]
+    assert aws.run_to_end(execution_id).result == '"done"'
+    # Suspending: the end of the invocation with the wait's timer, its message.
+    # Resuming: the timer and the execution item read, the log's end, the timer
+    # fired (the wait ends, the execution is due); the lease.
+    assert requests(aws, "fn") == START_AND_END + Counter(
+        {
+            "dynamodb:GetItem": 4,
+            "dynamodb:Query": 2,
+            "dynamodb:TransactWriteItems": 2,
+            "dynamodb:UpdateItem": 1,
+            "sqs:SendMessage": 1,
+        }
+    )
