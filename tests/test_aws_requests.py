@@ -29,6 +29,11 @@ def requests(aws: AwsAccount, function_name: str) -> Counter[str]:
 
 
 @durable_execution
+def nothing(event: Any, context: DurableContext) -> str:
+    return "done"
+
+
+@durable_execution
 def one_wait(event: Any, context: DurableContext) -> str:
     context.wait(Duration.from_seconds(5), name="pause")
     return "done"
@@ -36,7 +41,7 @@ def one_wait(event: Any, context: DurableContext) -> str:
 
 START_AND_END = Counter(
     {
-        "dynamodb:GetItem": 4,
+        "dynamodb:GetItem": 3,
         "dynamodb:PutItem": 1,
         "dynamodb:TransactWriteItems": 2,
         "dynamodb:UpdateItem": 1,
@@ -48,6 +53,12 @@ START_AND_END = Counter(
 """An execution started by an invocation that ends it: the name looked up, the
 function listed, the start written (with its timeout's schedule), the lease,
 the end, and the clean-up of its timers and children."""
+
+
+def test_the_requests_of_an_execution_s_start_and_end(aws: AwsAccount) -> None:
+    aws.deploy("fn", nothing)
+    assert aws.invoke("fn", {})["Status"] == "SUCCEEDED"
+    assert requests(aws, "fn") == START_AND_END
 
 
 def test_the_requests_of_a_wait_suspended_and_resumed(aws: AwsAccount) -> None:

@@ -7,6 +7,7 @@ taken answers with the execution that has it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from durable_lambda.store.contract import (
     start_target_timer,
 )
 from durable_lambda.store.dynamodb import items, layout
-from durable_lambda.store.dynamodb.codec import Entry
+from durable_lambda.store.dynamodb.codec import Entry, head_of
 from durable_lambda.store.dynamodb.log import Log
 from durable_lambda.store.dynamodb.records import Records
 from durable_lambda.store.dynamodb.table import Conflict, Table
@@ -59,14 +60,10 @@ class Starts:
             details["ExecutionTimeout"] = new.timeout_seconds
         start = Entry("start", [], [execution_event("ExecutionStarted", now, details)])
         expires = items.expiry(now, new.timeout_seconds, self.retention)
+        execution = items.execution_item(new, now_ms, expires)
         writes: list[dict[str, Any]] = [
             items.name_put(new, expires),
-            {
-                "Put": {
-                    "Item": items.execution_item(new, now_ms, expires),
-                    "ConditionExpression": "attribute_not_exists(p)",
-                }
-            },
+            {"Put": {"Item": execution, "ConditionExpression": "attribute_not_exists(p)"}},
             {"Put": {"Item": self.log.item(partition, 1, start, expires)}},
         ]
         if new.timeout_seconds is not None and new.timeout_timer:
@@ -93,7 +90,9 @@ class Starts:
             if name is not None:
                 return self._existing(name, new), False
             raise StoreError(f"Could not start {new.execution_id}: {conflict.reasons}") from None
-        return self.records.get(new.execution_id), True
+        # The execution as written (its input may be in the log only).
+        record = head_of(execution).record
+        return dataclasses.replace(record, input_payload=new.input_payload), True
 
     def _existing(self, name: dict[str, Any], new: NewExecution) -> ExecutionRecord:
         """The execution that has the name; a child's parent no longer waits for it."""
