@@ -2,7 +2,12 @@
 where each of its invocations writes next.
 
 A warm store (Lambda keeps containers) reads only the log items written
-since it last looked.
+since it last looked. After a start or a wake-up it wrote with the lease
+free, it knows both the execution item and the whole log as they were then,
+and the lease it takes next is taken on them without reading either: the
+lease's write is conditioned on the epoch and the due time they show. Every
+write to the log other than a waker's moves the epoch on, and a waker's log
+item fences the invocation as ever (docs/ARCHITECTURE.md, "On DynamoDB").
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ from collections.abc import Iterable
 from durable_lambda.lambda_service import Operation
 from durable_lambda.store.contract import Lease, LeaseLostError
 from durable_lambda.store.dynamodb import layout
-from durable_lambda.store.dynamodb.codec import LEASE_CHANGES, Entry
+from durable_lambda.store.dynamodb.codec import LEASE_CHANGES, Entry, Head
 from durable_lambda.store.dynamodb.log import Log
 
 CACHED_OPERATIONS = 200_000
 """Operations kept, over all executions, so that a warm store reads only what is new."""
+KNOWN_EXECUTIONS = 64
+"""Executions whose item and log a store keeps as it last wrote them, for the lease
+it takes next (at once, on Lambda)."""
 
 
 @dataclasses.dataclass
@@ -71,6 +79,9 @@ class ExecutionCache:
         self._lock = threading.Lock()
         self._folded: OrderedDict[str, Folded] = OrderedDict()
         self._cursors: dict[tuple[str, int], Cursor] = {}
+        self._known: OrderedDict[str, tuple[Head, Folded]] = OrderedDict()
+        """Execution items as this store wrote them, with the lease free, and their
+        logs whole as of that write."""
 
     def folded(self, execution_id: str) -> Folded:
         """A copy of what is kept of the execution's log (empty when nothing is)."""
@@ -103,6 +114,41 @@ class ExecutionCache:
             cached = self._folded.get(execution_id)
             if cached is not None and cached.seq == seq - 1:
                 cached.apply(seq, entry)
+
+    def started(self, head: Head, folded: Folded) -> None:
+        """Keep an execution this store just started: its item and its log."""
+        with self._lock:
+            self._know(head, folded.copy())
+
+    def woken(self, head: Head, seq: int, entry: Entry, due_ms: int) -> None:
+        """Fold in the log item ``seq`` that a waker of this store wrote on the
+        execution item ``head`` (making it due at ``due_ms``), if the cache was at
+        the log's end; then, if the lease was free, keep the item as it left it."""
+        execution_id = head.record.execution_id
+        with self._lock:
+            cached = self._folded.get(execution_id)
+            if cached is None or cached.seq != seq - 1:
+                return
+            cached.apply(seq, entry.kept())
+            if head.record.lease is None:
+                self._know(dataclasses.replace(head, due=due_ms), cached.copy())
+
+    def _know(self, head: Head, folded: Folded) -> None:
+        self._known[head.record.execution_id] = (head, folded)
+        self._known.move_to_end(head.record.execution_id)
+        while len(self._known) > KNOWN_EXECUTIONS:
+            self._known.popitem(last=False)
+
+    def take_known(self, execution_id: str) -> tuple[Head, Folded] | None:
+        """The execution item and the log as this store last wrote them with the
+        lease free (see ``started`` and ``woken``), once; None when it keeps none or
+        has folded other writes since."""
+        with self._lock:
+            known = self._known.pop(execution_id, None)
+            cached = self._folded.get(execution_id)
+            if known is None or (cached is not None and cached.seq != known[1].seq):
+                return None
+            return known
 
     def open_cursor(self, execution_id: str, epoch: int, cursor: Cursor) -> None:
         with self._lock:

@@ -132,6 +132,11 @@ class Entry:
     def next_event_id(self) -> int:
         return self.first_event_id + len(self.events)
 
+    def kept(self) -> Entry:
+        """The entry as reading its log item gives it back: times to the millisecond."""
+        operations = [operation_of(operation_row(operation)) for operation in self.operations]
+        return Entry(self.kind, operations, self.events, self.first_event_id)
+
 
 LEASE_CHANGES = frozenset({"lease", "abandon", "end", "finish"})
 """Kinds of entry after which an invocation that did not write it holds no lease."""

@@ -166,10 +166,18 @@ def child_link(new: NewExecution, expires: int) -> list[dict[str, Any]]:
 
 
 def lease_update(
-    head: Head, invocation_id: str, holder: str | None, now_ms: int, until_ms: int
+    head: Head,
+    invocation_id: str,
+    holder: str | None,
+    now_ms: int,
+    until_ms: int,
+    *,
+    same_due: bool = False,
 ) -> dict[str, Any]:
     """Take the lease of the execution ``head`` was read from, unless another took it
-    since: the epoch moves on, and the execution is due by the lease's expiry."""
+    since: the epoch moves on, and the execution is due by the lease's expiry.
+    ``same_due``: unless its due time changed too."""
+    due = " AND attribute_not_exists(dd)" if head.due is None else " AND dd = :due"
     return {
         "Key": head_key(head.record.execution_id),
         "UpdateExpression": (
@@ -178,7 +186,7 @@ def lease_update(
             + (", dd = :until" if head.due is None or head.due > until_ms else "")
             + (", lh = :holder" if holder is not None else " REMOVE lh")
         ),
-        "ConditionExpression": "st = :running AND ep = :seen",
+        "ConditionExpression": "st = :running AND ep = :seen" + (due if same_due else ""),
         "ExpressionAttributeValues": {
             ":epoch": number(head.epoch + 1),
             ":seen": number(head.epoch),
@@ -187,6 +195,7 @@ def lease_update(
             ":until": number(until_ms),
             ":running": RUNNING,
             **({":holder": string(holder)} if holder is not None else {}),
+            **({":due": number(head.due)} if same_due and head.due is not None else {}),
         },
     }
 

@@ -22,6 +22,7 @@ from durable_lambda.store.contract import (
     start_target_timer,
 )
 from durable_lambda.store.dynamodb import items, layout
+from durable_lambda.store.dynamodb.cache import ExecutionCache, Folded
 from durable_lambda.store.dynamodb.codec import Entry, head_of
 from durable_lambda.store.dynamodb.log import Log
 from durable_lambda.store.dynamodb.records import Records
@@ -37,12 +38,14 @@ class Starts:
         *,
         table: Table,
         log: Log,
+        cache: ExecutionCache,
         records: Records,
         timers: Timers,
         retention: datetime.timedelta,
     ) -> None:
         self.table = table
         self.log = log
+        self.cache = cache
         self.records = records
         self.timers = timers
         self.retention = retention
@@ -90,9 +93,11 @@ class Starts:
             if name is not None:
                 return self._existing(name, new), False
             raise StoreError(f"Could not start {new.execution_id}: {conflict.reasons}") from None
+        head, folded = head_of(execution), Folded()
+        folded.apply(1, start)
+        self.cache.started(head, folded)
         # The execution as written (its input may be in the log only).
-        record = head_of(execution).record
-        return dataclasses.replace(record, input_payload=new.input_payload), True
+        return dataclasses.replace(head.record, input_payload=new.input_payload), True
 
     def _existing(self, name: dict[str, Any], new: NewExecution) -> ExecutionRecord:
         """The execution that has the name; a child's parent no longer waits for it."""

@@ -123,7 +123,7 @@ class DynamoDBStore:
             table=table, records=records, wakers=wakers, endings=endings, retention=retention
         )
         self._starts = Starts(
-            table=table, log=log, records=records, timers=timers, retention=retention
+            table=table, log=log, cache=cache, records=records, timers=timers, retention=retention
         )
 
     @property
@@ -170,8 +170,13 @@ class DynamoDBStore:
     ) -> Lease | None:
         partition = layout.execution_partition(execution_id)
         now_ms, until_ms = epoch_millis(now), epoch_millis(lease_until)
+        # What this store wrote last, when it left the lease free, spares the reads:
+        # the lease's write is conditioned on the epoch and due time it shows, and a
+        # lost condition reads them.
+        known = self._cache.take_known(execution_id)
         for _ in range(CONTENTION_ATTEMPTS):
-            head = self._require_head(execution_id)
+            head, folded = known or (self._require_head(execution_id), None)
+            same_due, known = known is not None, None
             if not head.running:
                 return None
             held = head.record.lease
@@ -185,14 +190,17 @@ class DynamoDBStore:
                 with contextlib.suppress(Conflict):
                     self._table.call("update_item", **items.due_at_lease_expiry(execution_id, held))
                 return None
-            folded = self._cache.load(execution_id)
+            if folded is None:
+                folded = self._cache.load(execution_id)
             events: list[Event] = []
             if held is not None:
                 error = exit_error(held.invocation_id)
                 events.append(invocation_completed(held.started, now, held.invocation_id, error))
             seq = folded.seq + 1
             entry = Entry("lease", [], events, folded.next_event)  # the takeover's fence
-            update = items.lease_update(head, invocation_id, holder, now_ms, until_ms)
+            update = items.lease_update(
+                head, invocation_id, holder, now_ms, until_ms, same_due=same_due
+            )
             try:
                 if held is None:
                     # No invocation to fence off: the lease is the execution item's

@@ -8,12 +8,13 @@ makes the execution due now, so that something invokes it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 from collections.abc import Callable
 from typing import Any
 
-from durable_lambda.lambda_service import Operation
+from durable_lambda.lambda_service import Operation, epoch_millis
 from durable_lambda.store.contract import (
     CALLBACK_NOT_FOUND,
     CallbackChange,
@@ -30,6 +31,14 @@ from durable_lambda.store.dynamodb.log import Log
 from durable_lambda.store.dynamodb.records import Records
 from durable_lambda.store.dynamodb.table import CONTENTION_ATTEMPTS, Conflict, Table
 from durable_lambda.transitions import Completion, Transition, on_completion
+
+
+@dataclasses.dataclass
+class Change:
+    """A waker's writes, and the log item among them (sequence number, entry)."""
+
+    writes: list[dict[str, Any]]
+    logged: tuple[int, Entry] | None = None
 
 
 class Wakers:
@@ -68,7 +77,7 @@ class Wakers:
         *,
         wake: bool = True,
         waiting: Operation | None = None,
-    ) -> list[dict[str, Any]] | None:
+    ) -> Change | None:
         """The writes of a waker's change to one operation: None when it no longer waits.
 
         ``waiting`` is the operation as its timer's item holds it; otherwise it is
@@ -94,12 +103,13 @@ class Wakers:
         changes = items.timer_changes(head.record, timers, expires, {operation_id: operation})
         if version is not None:
             changes.append(items.operation_change(partition, operation_id, operation, version))
-        if wake:
-            seq, next_event = self.log.tail(partition)
-            entry = Entry("wake", [operation], list(transition.events), next_event)
-            changes.append(self.log.put(partition, seq + 1, entry, expires))
-            changes.append({"Update": items.due_update(execution_id, now)})
-        return changes
+        if not wake:
+            return Change(changes)
+        seq, next_event = self.log.tail(partition)
+        entry = Entry("wake", [operation], list(transition.events), next_event)
+        changes.append(self.log.put(partition, seq + 1, entry, expires))
+        changes.append({"Update": items.due_update(execution_id, now)})
+        return Change(changes, (seq + 1, entry))
 
     def wake(
         self,
@@ -124,13 +134,15 @@ class Wakers:
             head, read = read or self.records.head(execution_id), None
             if head is None or not head.running:
                 return False
-            changes = self.items(head, operation_id, transition_of, now, waiting=waiting)
-            if changes is None:
+            change = self.items(head, operation_id, transition_of, now, waiting=waiting)
+            if change is None:
                 return False
             try:
-                self.table.transact([*changes, *extra()])
+                self.table.transact([*change.writes, *extra()])
             except Conflict:
                 continue
+            if change.logged is not None:
+                self.cache.woken(head, *change.logged, epoch_millis(now))
             return True
         raise StoreError(f"Could not wake {execution_id}: too much contention")
 
@@ -162,12 +174,12 @@ class Wakers:
             )
             transition = change(operation, now)
             woke = transition.operation.status is not operation.status
-            changes = self.items(
+            waking = self.items(
                 head, operation_id, functools.partial(_same, transition), now, wake=woke
             )
-            assert changes is not None
+            assert waking is not None
             try:
-                self.table.transact(changes)
+                self.table.transact(waking.writes)
             except Conflict:
                 continue
             return str(execution_id)
@@ -183,15 +195,10 @@ class Wakers:
         parent = self.records.head(parent_id)
         if parent is None or not parent.running:
             return []
-        return (
-            self.items(
-                parent,
-                operation_id,
-                lambda op: on_completion(op, child_completion(child), now),
-                now,
-            )
-            or []
+        change = self.items(
+            parent, operation_id, lambda op: on_completion(op, child_completion(child), now), now
         )
+        return change.writes if change is not None else []
 
 
 def _same(transition: Transition, _: Operation) -> Transition:
