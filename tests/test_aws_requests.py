@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_harness import AwsAccount
+from aws_harness import CALLBACK_URL, AwsAccount
 
 from durable_lambda import DurableContext, durable_execution
 from durable_lambda.config import Duration
@@ -39,9 +39,14 @@ def one_wait(event: Any, context: DurableContext) -> str:
     return "done"
 
 
+@durable_execution
+def one_callback(event: Any, context: DurableContext) -> str:
+    return str(context.create_callback("answer").result())
+
+
 START_AND_END = Counter(
     {
-        "dynamodb:GetItem": 2,
+        "dynamodb:GetItem": 1,
         "dynamodb:PutItem": 1,
         "dynamodb:TransactWriteItems": 2,
         "dynamodb:UpdateItem": 1,
@@ -52,7 +57,8 @@ START_AND_END = Counter(
 )
 """An execution started by an invocation that ends it: the name looked up, the
 function listed, the start written (with its timeout's schedule), the lease (on
-what the start wrote), the end, and the clean-up of its timers and children."""
+what the start wrote), the end (on the lease it holds), and the clean-up of its
+timers and children."""
 
 
 def test_the_requests_of_an_execution_s_start_and_end(aws: AwsAccount) -> None:
@@ -71,10 +77,33 @@ def test_the_requests_of_a_wait_suspended_and_resumed(aws: AwsAccount) -> None:
     # wrote.
     assert requests(aws, "fn") == START_AND_END + Counter(
         {
-            "dynamodb:GetItem": 3,
+            "dynamodb:GetItem": 2,
             "dynamodb:Query": 1,
             "dynamodb:TransactWriteItems": 2,
             "dynamodb:UpdateItem": 1,
             "sqs:SendMessage": 1,
+        }
+    )
+
+
+def test_the_requests_of_a_callback_created_completed_and_resumed(aws: AwsAccount) -> None:
+    aws.deploy("fn", one_callback)
+    execution_id = aws.invoke("fn", {})["DurableExecutionArn"]
+    [started] = [
+        e for e in aws.engine.store.get_history(execution_id) if e["EventType"] == "CallbackStarted"
+    ]
+    url = f"{CALLBACK_URL}/callbacks/{aws.callback_id(execution_id, started['Id'])}"
+    aws.post_callback(url, "succeed", b'"yes"')
+    assert aws.engine.store.get_execution(execution_id).status.value == "SUCCEEDED"
+    # Creating: its checkpoint (with the callback's item) and the suspension; the
+    # callback key, once per container. Resuming (the callback API invokes it):
+    # the execution item and the log read, the lease.
+    assert requests(aws, "fn") == START_AND_END + Counter(
+        {
+            "dynamodb:GetItem": 1,
+            "dynamodb:Query": 1,
+            "dynamodb:TransactWriteItems": 2,
+            "dynamodb:UpdateItem": 1,
+            "secretsmanager:GetSecretValue": 1,
         }
     )

@@ -190,26 +190,26 @@ def test_throttling_past_the_budget_surfaces_as_a_store_error_and_changes_nothin
         assert store.get_execution(execution_id).lease is None
 
 
-def test_a_waker_between_a_suspension_s_read_and_its_write_makes_it_reload(
+def test_a_waker_between_a_suspension_s_start_and_its_write_makes_it_reload(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The wait's timer fires after the suspending invocation read the execution and
-    before it writes: its write loses the log position, and it reloads instead."""
+    """The wait's timer fires after the suspending invocation began to end and
+    before its write: the write loses the log position, and it reloads instead."""
     with aws_table() as store:
         execution_id = start(store)
         lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
         assert lease is not None
         store.write(lease, wait_batch("1", 5, at(1)))
-        read_head = store._require_head
+        transact = store._table.transact
         fired: list[bool] = []
 
-        def read_then_fire(execution: str) -> Any:
-            head = read_head(execution)
+        def fire_then_write(writes: list[dict[str, Any]]) -> None:
             if not fired:
-                fired.append(store.fire_timer(execution_id, "op:1", at(6)))
-            return head
+                fired.append(False)  # the waker's own write goes through
+                fired[0] = store.fire_timer(execution_id, "op:1", at(6))
+            transact(writes)
 
-        monkeypatch.setattr(store, "_require_head", read_then_fire)
+        monkeypatch.setattr(store._table, "transact", fire_then_write)
         assert not store.finish_invocation(lease, at(6), Suspended())
         assert fired == [True]
         reloaded = store.reload(lease)

@@ -54,10 +54,12 @@ class Folded:
 
 @dataclasses.dataclass
 class Cursor:
-    """Where an invocation writes next, and whether a waker wrote since it loaded."""
+    """Where an invocation writes next, and whether a waker wrote since it loaded;
+    ``expires``: the TTL of the log items it writes, as the execution item has it."""
 
     next_seq: int
     next_event: int
+    expires: int
     woken: bool = False
 
     def catch_up(self, lease: Lease, entries: Iterable[tuple[int, Entry]]) -> None:

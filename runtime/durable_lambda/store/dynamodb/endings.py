@@ -18,7 +18,7 @@ from durable_lambda.store.contract import (
 )
 from durable_lambda.store.dynamodb import items, layout
 from durable_lambda.store.dynamodb.cache import ExecutionCache
-from durable_lambda.store.dynamodb.codec import Entry, Head, string
+from durable_lambda.store.dynamodb.codec import Entry, string
 from durable_lambda.store.dynamodb.log import Log
 from durable_lambda.store.dynamodb.records import Records
 from durable_lambda.store.dynamodb.table import CONTENTION_ATTEMPTS, Conflict, Table
@@ -47,17 +47,18 @@ class Endings:
 
     def items(
         self,
-        head: Head,
+        epoch: int,
         ending: ExecutionRecord,
         seq: int,
         now: datetime.datetime,
         *,
         fence: bool = False,
     ) -> list[dict[str, Any]]:
-        """The writes that end an execution beside its log item ``seq``: its execution
-        item (status, outcome, TTL), its name's TTL and its parent's invoke."""
+        """The writes that end an execution of ``epoch`` beside its log item ``seq``:
+        its execution item (status, outcome, TTL), its name's TTL and its parent's
+        invoke."""
         return [
-            *items.ending_updates(head, ending, seq, now, self.retention, fence=fence),
+            *items.ending_updates(epoch, ending, seq, now, self.retention, fence=fence),
             *self.wakers.parent_completion(ending, now),
         ]
 
@@ -90,7 +91,7 @@ class Endings:
             changes = [
                 self.log.put(partition, seq + 1, entry, expires),
                 # Fence off the invocation: its epoch moves on.
-                *self.items(head, ending, seq + 1, now, fence=True),
+                *self.items(head.epoch, ending, seq + 1, now, fence=True),
             ]
             try:
                 self.table.transact(changes)

@@ -9,7 +9,7 @@ also an ``UpdateItem`` request); none sends a request. docs/ARCHITECTURE.md
 from __future__ import annotations
 
 import datetime
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from durable_lambda.lambda_service import Operation, OperationType, epoch_millis
@@ -43,6 +43,8 @@ INLINE_INPUT_BYTES = 1024
 """Inputs up to this size are kept on the execution item too (it is rewritten
 by every invocation, so larger ones are read from the first log item)."""
 INLINE_OUTCOME_BYTES = 4096
+MAX_TRANSITIONS_PER_WRITE = 32
+"""With the log item, at most 97 items in one transaction (DynamoDB takes 100)."""
 
 INDEXED_TYPES = frozenset({OperationType.CALLBACK, OperationType.CHAINED_INVOKE})
 """Operations whose latest state is kept in an ``O#`` item: callers outside change them
@@ -253,7 +255,7 @@ def abandon_update(
 
 
 def ending_updates(
-    head: Head,
+    epoch: int,
     ending: ExecutionRecord,
     seq: int,
     now: datetime.datetime,
@@ -262,14 +264,15 @@ def ending_updates(
     fence: bool = False,
 ) -> list[dict[str, Any]]:
     """The execution item (status, outcome, TTL) and name TTL of an execution that
-    ends with log item ``seq``; ``fence`` moves the epoch on (an end from outside)."""
+    ends with log item ``seq``, unless its epoch moved on from ``epoch``; ``fence``
+    moves the epoch on (an end from outside)."""
     expires = int((now + retention).timestamp())
     values: dict[str, Any] = {
         ":status": string(ending.status.value),
         ":end": number(epoch_millis(now)),
         ":ttl": number(expires),
         ":running": RUNNING,
-        ":epoch": number(head.epoch),
+        ":epoch": number(epoch),
     }
     assignments = ["st = :status", "t1 = :end", "#ttl = :ttl", "xp = :ttl"]
     if fence:
@@ -309,6 +312,20 @@ def ending_updates(
 
 # endregion
 # region what a write changes beside its log item
+
+
+def parts(batch: CheckpointBatch) -> Iterator[CheckpointBatch]:
+    """The batch, or, if one transaction cannot hold it, parts of whole transitions."""
+    if len(batch.operations) + len(batch.timers) <= MAX_TRANSITIONS_PER_WRITE or not (
+        batch.transitions
+    ):
+        yield batch
+        return
+    for start in range(0, len(batch.transitions), MAX_TRANSITIONS_PER_WRITE):
+        part = CheckpointBatch()
+        for transition in batch.transitions[start : start + MAX_TRANSITIONS_PER_WRITE]:
+            part.add(transition)
+        yield part
 
 
 def index_items(

@@ -23,7 +23,7 @@ import contextlib
 import dataclasses
 import datetime
 import functools
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from durable_lambda.history import Event, invocation_completed
@@ -68,8 +68,6 @@ from durable_lambda.transitions import Completion
 
 DEFAULT_RETENTION = datetime.timedelta(days=30)
 DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
-MAX_TRANSITIONS_PER_WRITE = 32
-"""With the log item, at most 97 items in one transaction (DynamoDB takes 100)."""
 
 
 class DynamoDBStore:
@@ -218,7 +216,9 @@ class DynamoDBStore:
                 continue
             self._cache.remember(execution_id, folded)
             epoch = head.epoch + 1
-            self._cache.open_cursor(execution_id, epoch, Cursor(seq + 1, folded.next_event))
+            expires = items.expiry_of(head, self.retention)
+            cursor = Cursor(seq + 1, folded.next_event, expires)
+            self._cache.open_cursor(execution_id, epoch, cursor)
             record = dataclasses.replace(
                 _full_record(head, folded),
                 lease=LeaseHolder(
@@ -234,7 +234,7 @@ class DynamoDBStore:
         if head.epoch != lease.epoch or not head.running:
             raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
         folded = self._cache.load(execution_id)
-        cursor = Cursor(folded.seq + 1, folded.next_event)
+        cursor = Cursor(folded.seq + 1, folded.next_event, items.expiry_of(head, self.retention))
         self._cache.open_cursor(execution_id, lease.epoch, cursor)
         return dataclasses.replace(
             lease,
@@ -251,7 +251,7 @@ class DynamoDBStore:
 
     def write(self, lease: Lease, batch: CheckpointBatch) -> None:
         cursor = self._cache.cursor(lease)
-        for part in _parts(batch):
+        for part in items.parts(batch):
             self._write_part(lease, cursor, part)
 
     def _write_part(self, lease: Lease, cursor: Cursor, batch: CheckpointBatch) -> None:
@@ -292,38 +292,44 @@ class DynamoDBStore:
         events, ended = ending_events(lease, now, outcome)
         expires = self._expiry(lease.execution.start_timestamp, lease.execution.timeout_seconds)
         indexes = items.index_items(lease.execution, batch, expires) if batch else []
-        if len(indexes) > MAX_TRANSITIONS_PER_WRITE:
+        if len(indexes) > items.MAX_TRANSITIONS_PER_WRITE:
             self.write(lease, batch or CheckpointBatch())  # too many for the end's transaction
             batch, indexes = None, []
-        for _ in range(CONTENTION_ATTEMPTS):
+        ending: ExecutionRecord | None = None
+        if ended is not None:
+            status, result, error = ended
+            ending = dataclasses.replace(
+                lease.execution,
+                status=status,
+                result=result,
+                error=error,
+                end_timestamp=now,
+                lease=None,
+            )
+        # The end is conditioned on the lease's epoch and the execution running: the
+        # first attempt writes without reading; after a lost condition, the execution
+        # item says whether the lease was lost.
+        for attempt in range(CONTENTION_ATTEMPTS):
             if suspended and cursor.woken:
                 if batch:
                     self.write(lease, batch)
                 return False
-            head = self._require_head(execution_id)
-            if head.epoch != lease.epoch or not head.running:
-                raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
+            if attempt:
+                head = self._require_head(execution_id)
+                if head.epoch != lease.epoch or not head.running:
+                    raise LeaseLostError(f"Invocation {lease.invocation_id} lost its lease")
             seq = cursor.next_seq
             operations = list(batch.operations.values()) if batch else []
             logged = [*(batch.events if batch else ()), *events]
             entry = Entry("finish", operations, logged, cursor.next_event)
-            put = self._log.put(partition, seq, entry, items.expiry_of(head, self.retention))
-            release = items.release_update(
-                execution_id, lease.epoch, keep_due=isinstance(outcome, InvocationFailed)
-            )
-            writes = [put, {"Update": release}, *indexes]
-            ending: ExecutionRecord | None = None
-            if ended is not None:
-                status, result, error = ended
-                ending = dataclasses.replace(
-                    head.record,
-                    status=status,
-                    result=result,
-                    error=error,
-                    end_timestamp=now,
-                    lease=None,
+            put = self._log.put(partition, seq, entry, cursor.expires)
+            if ending is None:
+                release = items.release_update(
+                    execution_id, lease.epoch, keep_due=isinstance(outcome, InvocationFailed)
                 )
-                writes = [put, *self._endings.items(head, ending, seq, now), *indexes]
+                writes = [put, {"Update": release}, *indexes]
+            else:
+                writes = [put, *self._endings.items(lease.epoch, ending, seq, now), *indexes]
             try:
                 self._table.transact(writes)
             except Conflict as conflict:
@@ -482,17 +488,3 @@ class DynamoDBStore:
 def _full_record(head: Head, folded: Folded) -> ExecutionRecord:
     """The record of ``head`` with the input its folded log holds."""
     return dataclasses.replace(head.record, input_payload=folded.input_payload)
-
-
-def _parts(batch: CheckpointBatch) -> Iterator[CheckpointBatch]:
-    """The batch, or, if one transaction cannot hold it, parts of whole transitions."""
-    if len(batch.operations) + len(batch.timers) <= MAX_TRANSITIONS_PER_WRITE or not (
-        batch.transitions
-    ):
-        yield batch
-        return
-    for start in range(0, len(batch.transitions), MAX_TRANSITIONS_PER_WRITE):
-        part = CheckpointBatch()
-        for transition in batch.transitions[start : start + MAX_TRANSITIONS_PER_WRITE]:
-            part.add(transition)
-        yield part
