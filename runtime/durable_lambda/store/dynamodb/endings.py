@@ -105,21 +105,28 @@ class Endings:
     def after(self, ended: ExecutionRecord, now: datetime.datetime) -> None:
         """Once an execution has ended: drop its timers and stop the children it runs."""
         partition = layout.execution_partition(ended.execution_id)
-        for item in self.table.query(
-            KeyConditionExpression="p = :p AND begins_with(s, :timers)",
-            ExpressionAttributeValues={":p": string(partition), ":timers": string(layout.TIMER)},
-            ConsistentRead=True,
-        ):
-            self.table.call(
-                "delete_item",
-                Key={layout.PARTITION: item[layout.PARTITION], layout.SORT: item[layout.SORT]},
+        # Timers and child links sort last in the partition: one Query reads both.
+        # Neither can be added once the execution has ended.
+        timers_and_children = list(
+            self.table.query(
+                KeyConditionExpression="p = :p AND s >= :timers",
+                ExpressionAttributeValues={
+                    ":p": string(partition),
+                    ":timers": string(layout.TIMER),
+                },
+                ConsistentRead=True,
             )
+        )
+        for item in timers_and_children:
+            if item[layout.SORT]["S"].startswith(layout.TIMER):
+                self.table.call(
+                    "delete_item",
+                    Key={layout.PARTITION: item[layout.PARTITION], layout.SORT: item[layout.SORT]},
+                )
         self.cache.close_cursors(ended.execution_id)
-        for item in self.table.query(
-            KeyConditionExpression="p = :p AND begins_with(s, :children)",
-            ExpressionAttributeValues={":p": string(partition), ":children": string(layout.CHILD)},
-            ConsistentRead=True,
-        ):
+        for item in timers_and_children:
+            if not item[layout.SORT]["S"].startswith(layout.CHILD):
+                continue
             child = self.records.head(item["x"]["S"])
             if child is not None and child.running:
                 error = parent_ended_error(ended.execution_id, ended.status)
