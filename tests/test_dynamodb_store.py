@@ -7,6 +7,7 @@ conformance requirement run on it too; these cases are its own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import os
 import socket
@@ -189,32 +190,84 @@ def test_throttling_past_the_budget_surfaces_as_a_store_error_and_changes_nothin
         assert store.get_execution(execution_id).lease is None
 
 
-def test_a_waker_between_a_suspension_s_read_and_its_write_makes_it_reload(
+def test_a_waker_between_a_suspension_s_start_and_its_write_makes_it_reload(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The wait's timer fires after the suspending invocation read the execution and
-    before it writes: its write loses the log position, and it reloads instead."""
+    """The wait's timer fires after the suspending invocation began to end and
+    before its write: the write loses the log position, and it reloads instead."""
     with aws_table() as store:
         execution_id = start(store)
         lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
         assert lease is not None
         store.write(lease, wait_batch("1", 5, at(1)))
-        read_head = store._require_head
+        transact = store._table.transact
         fired: list[bool] = []
 
-        def read_then_fire(execution: str) -> Any:
-            head = read_head(execution)
+        def fire_then_write(writes: list[dict[str, Any]]) -> None:
             if not fired:
-                fired.append(store.fire_timer(execution_id, "op:1", at(6)))
-            return head
+                fired.append(False)  # the waker's own write goes through
+                fired[0] = store.fire_timer(execution_id, "op:1", at(6))
+            transact(writes)
 
-        monkeypatch.setattr(store, "_require_head", read_then_fire)
+        monkeypatch.setattr(store._table, "transact", fire_then_write)
         assert not store.finish_invocation(lease, at(6), Suspended())
         assert fired == [True]
         reloaded = store.reload(lease)
         assert reloaded.operations[0].status.value == "SUCCEEDED"
         assert store.finish_invocation(reloaded, at(7), Suspended())
         assert [t.key for t in store.due_timers(at(8), 10)] == []
+
+
+@contextlib.contextmanager
+def requests_sent(client: Any) -> Iterator[list[str]]:
+    """The DynamoDB requests ``client`` sends meanwhile, by operation, in order."""
+    sent: list[str] = []
+
+    def note(model: Any, **_: Any) -> None:
+        sent.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb", note)
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", note)
+
+
+def test_a_lease_after_the_store_s_own_start_or_wake_up_is_one_conditional_write() -> None:
+    """The store knows the execution item and the log it wrote, lease free: the next
+    lease reads neither, and still sees all that happened."""
+    with aws_table() as store:
+        with requests_sent(store._client) as started:
+            execution_id = start(store)
+            lease = store.acquire_lease(execution_id, "inv-1", T0, at(900))
+        assert lease is not None and lease.execution.input_payload == '{"id": 1}'
+        assert started == ["GetItem", "PutItem", "TransactWriteItems", "UpdateItem"]
+        store.write(lease, wait_batch("1", 5, at(1)))
+        assert store.finish_invocation(lease, at(2), Suspended())
+        assert store.fire_timer(execution_id, "op:1", at(6.0004))
+        with requests_sent(store._client) as resumed:
+            lease = store.acquire_lease(execution_id, "inv-2", at(7), at(907))
+        assert resumed == ["UpdateItem"]
+        assert lease is not None and lease.epoch == 2
+        [wait] = lease.operations
+        assert (wait.status.value, wait.end_timestamp) == ("SUCCEEDED", at(6))
+        assert [t.key for t in store.due_timers(at(1000), 10)] == ["reinvoke"]
+
+
+def test_a_lease_on_what_the_store_wrote_reads_again_when_another_store_moved_on() -> None:
+    with aws_table() as store:
+        execution_id = start(store)
+        other = DynamoDBStore(TABLE, payload_bucket=BUCKET, region_name=REGION)
+        taken = other.acquire_lease(execution_id, "inv-1", T0, at(900))
+        assert taken is not None
+        other.write(taken, wait_batch("1", 5, at(1)))
+        assert other.finish_invocation(taken, at(2), Suspended())
+        with requests_sent(store._client) as sent:
+            lease = store.acquire_lease(execution_id, "inv-2", at(3), at(903))
+        # The write on what it knew is refused: it reads, and takes the lease.
+        assert sent == ["UpdateItem", "GetItem", "Query", "UpdateItem"]
+        assert lease is not None and lease.epoch == 2
+        assert [op.operation_id for op in lease.operations] == ["1"]
 
 
 @durable_execution

@@ -4,6 +4,8 @@ A log item holds one write's operations and events as compressed JSON: a
 step's START and result with their events take a few hundred bytes, inside
 the one write unit a step is worth. Operations are kept as rows
 ``[id, type, status, parent, name, sub type, start ms, end ms, details]``.
+The execution item keeps its record in attributes of a letter or two
+(docs/ARCHITECTURE.md, "On DynamoDB").
 """
 
 from __future__ import annotations
@@ -15,10 +17,49 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable_lambda.history import Event
-from durable_lambda.lambda_service import ErrorObject, Operation, to_millis
+from durable_lambda.lambda_service import ErrorObject, Operation, from_epoch_millis, to_millis
 from durable_lambda.serdes import compact_json
+from durable_lambda.store.contract import ExecutionRecord, ExecutionStatus, LeaseHolder
+from durable_lambda.store.dynamodb import layout
 
 COMPRESSION_LEVEL = 6
+
+
+def string(value: str) -> dict[str, str]:
+    """A string attribute value."""
+    return {"S": value}
+
+
+def number(value: int) -> dict[str, str]:
+    """A number attribute value."""
+    return {"N": str(value)}
+
+
+def binary(value: bytes) -> dict[str, bytes]:
+    """A binary attribute value."""
+    return {"B": value}
+
+
+def text_of(item: Mapping[str, Any], name: str) -> str | None:
+    """The item's string attribute ``name``, if it has one."""
+    value = item.get(name)
+    return value["S"] if value is not None else None
+
+
+def number_of(item: Mapping[str, Any], name: str) -> int | None:
+    """The item's number attribute ``name``, if it has one."""
+    value = item.get(name)
+    return int(value["N"]) if value is not None else None
+
+
+def key(partition: str, sort: str) -> dict[str, Any]:
+    """The primary key of an item."""
+    return {layout.PARTITION: string(partition), layout.SORT: string(sort)}
+
+
+def head_key(execution_id: str) -> dict[str, Any]:
+    """The key of an execution's item."""
+    return key(layout.execution_partition(execution_id), layout.HEAD)
 
 
 def pack(value: Any) -> bytes:
@@ -91,6 +132,11 @@ class Entry:
     def next_event_id(self) -> int:
         return self.first_event_id + len(self.events)
 
+    def kept(self) -> Entry:
+        """The entry as reading its log item gives it back: times to the millisecond."""
+        operations = [operation_of(operation_row(operation)) for operation in self.operations]
+        return Entry(self.kind, operations, self.events, self.first_event_id)
+
 
 LEASE_CHANGES = frozenset({"lease", "abandon", "end", "finish"})
 """Kinds of entry after which an invocation that did not write it holds no lease."""
@@ -102,3 +148,62 @@ def error_text(error: ErrorObject | None) -> str | None:
 
 def error_of(text: str | None) -> ErrorObject | None:
     return ErrorObject.from_dict(json.loads(text)) if text else None
+
+
+@dataclass
+class Head:
+    """An execution item as read."""
+
+    item: dict[str, Any]
+    record: ExecutionRecord
+    epoch: int
+    due: int | None
+
+    @property
+    def running(self) -> bool:
+        return self.record.status is ExecutionStatus.RUNNING
+
+
+def head_of(item: dict[str, Any]) -> Head:
+    """The execution item ``item`` read: its record (with what is inline), epoch and due time."""
+    owner = text_of(item, "lo")
+    lease = (
+        LeaseHolder(
+            owner,
+            text_of(item, "lh"),
+            from_epoch_millis(number_of(item, "ls") or 0),
+            from_epoch_millis(number_of(item, "lu") or 0),
+        )
+        if owner is not None
+        else None
+    )
+    end_ms = number_of(item, "t1")
+    record = ExecutionRecord(
+        execution_id=item["id"]["S"],
+        function_name=item["fn"]["S"],
+        execution_name=item["nm"]["S"],
+        status=ExecutionStatus(item["st"]["S"]),
+        input_payload=text_of(item, "in"),
+        start_timestamp=from_epoch_millis(int(item["t0"]["N"])),
+        result=text_of(item, "rs"),
+        error=error_of(text_of(item, "er")),
+        end_timestamp=from_epoch_millis(end_ms) if end_ms is not None else None,
+        timeout_seconds=number_of(item, "to"),
+        parent_execution_id=text_of(item, "pe"),
+        parent_operation_id=text_of(item, "po"),
+        lease=lease,
+    )
+    return Head(item, record, number_of(item, "ep") or 0, number_of(item, "dd"))
+
+
+def outcome_of(events: Sequence[Event]) -> tuple[str | None, ErrorObject | None]:
+    """The result or error an ending's events carry."""
+    for event in events:
+        for name, details in event.items():
+            if not name.endswith("Details") or not isinstance(details, dict):
+                continue
+            if "Result" in details:
+                return details["Result"].get("Payload"), None
+            if "Error" in details:
+                return None, ErrorObject.from_dict(details["Error"].get("Payload") or {})
+    return None, None
