@@ -16,6 +16,31 @@ from stores import STORE_KINDS, opened_store
 
 from durable_lambda.store import Store
 
+MYPY_CHECK = pytest.StashKey[subprocess.Popen[str]]()
+"""The mypy run ``test_mypy_is_clean`` reads."""
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start mypy when its test is selected, so that it runs beside the other tests.
+
+    Without a cache (a clean clone) it takes minutes, most of them reading aws-cdk-lib.
+    """
+    if any(item.name == "test_mypy_is_clean" for item in session.items):
+        session.config.stash[MYPY_CHECK] = subprocess.Popen(
+            [sys.executable, "-m", "mypy"],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    check = session.config.stash.get(MYPY_CHECK, None)
+    if check is not None and check.poll() is None:
+        check.kill()
+        check.communicate()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -10,6 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from conftest import MYPY_CHECK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +115,8 @@ def test_ruff_is_clean() -> None:
     assert formatted.returncode == 0, formatted.stdout
 
 
-def test_mypy_is_clean() -> None:
-    result = _run(sys.executable, "-m", "mypy")
-    assert result.returncode == 0, result.stdout
+@pytest.mark.timeout(600)
+def test_mypy_is_clean(request: pytest.FixtureRequest) -> None:
+    check = request.config.stash[MYPY_CHECK]  # started with the session (conftest.py)
+    output, _ = check.communicate()
+    assert check.returncode == 0, output
