@@ -25,25 +25,16 @@ from durable_lambda.store.dynamodb.table import CONTENTION_ATTEMPTS, Conflict, T
 from durable_lambda.store.dynamodb.wakers import Wakers
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Endings:
     """Writes that end executions, and the clean-up after them."""
 
-    def __init__(
-        self,
-        *,
-        table: Table,
-        log: Log,
-        cache: ExecutionCache,
-        records: Records,
-        wakers: Wakers,
-        retention: datetime.timedelta,
-    ) -> None:
-        self.table = table
-        self.log = log
-        self.cache = cache
-        self.records = records
-        self.wakers = wakers
-        self.retention = retention
+    table: Table
+    log: Log
+    cache: ExecutionCache
+    records: Records
+    wakers: Wakers
+    retention: datetime.timedelta
 
     def items(
         self,

@@ -30,25 +30,16 @@ from durable_lambda.store.dynamodb.table import Conflict, Table
 from durable_lambda.store.dynamodb.timers import Timers
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Starts:
     """Writes that start executions."""
 
-    def __init__(
-        self,
-        *,
-        table: Table,
-        log: Log,
-        cache: ExecutionCache,
-        records: Records,
-        timers: Timers,
-        retention: datetime.timedelta,
-    ) -> None:
-        self.table = table
-        self.log = log
-        self.cache = cache
-        self.records = records
-        self.timers = timers
-        self.retention = retention
+    table: Table
+    log: Log
+    cache: ExecutionCache
+    records: Records
+    timers: Timers
+    retention: datetime.timedelta
 
     def create(self, new: NewExecution, now: datetime.datetime) -> tuple[ExecutionRecord, bool]:
         """The store contract's ``create_execution``."""

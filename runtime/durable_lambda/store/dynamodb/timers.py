@@ -8,6 +8,7 @@ and the ``F`` partition lists the functions to read it for.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import heapq
 import itertools
@@ -35,24 +36,16 @@ from durable_lambda.store.dynamodb.wakers import Wakers
 from durable_lambda.transitions import Transition, on_timer, parse_operation_timer
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Timers:
     """The table's timers, and the functions whose timers the due index holds."""
 
-    def __init__(
-        self,
-        *,
-        table: Table,
-        records: Records,
-        wakers: Wakers,
-        endings: Endings,
-        retention: datetime.timedelta,
-    ) -> None:
-        self.table = table
-        self.records = records
-        self.wakers = wakers
-        self.endings = endings
-        self.retention = retention
-        self._functions: set[str] = set()
+    table: Table
+    records: Records
+    wakers: Wakers
+    endings: Endings
+    retention: datetime.timedelta
+    _functions: set[str] = dataclasses.field(default_factory=set, init=False)
 
     def register_function(self, function_name: str) -> None:
         """Note the function in the function list once per store (its timers are read by it)."""

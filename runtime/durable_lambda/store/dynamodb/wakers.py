@@ -41,23 +41,15 @@ class Change:
     logged: tuple[int, Entry] | None = None
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Wakers:
     """Writes of wakers, each one transaction conditioned on what it read."""
 
-    def __init__(
-        self,
-        *,
-        table: Table,
-        log: Log,
-        cache: ExecutionCache,
-        records: Records,
-        retention: datetime.timedelta,
-    ) -> None:
-        self.table = table
-        self.log = log
-        self.cache = cache
-        self.records = records
-        self.retention = retention
+    table: Table
+    log: Log
+    cache: ExecutionCache
+    records: Records
+    retention: datetime.timedelta
 
     def operation(self, execution_id: str, operation_id: str) -> tuple[Operation, int] | None:
         """The latest state of a waiting operation and its version."""
