@@ -6,6 +6,7 @@ runs the app, cdk-nag's packs included.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_harness import AwsAccount, Function
 from cdk_templates import (
     PLATFORM_CALLS,
     REGION,
@@ -40,6 +42,8 @@ from durable_lambda.aws.environment import FunctionEnvironment
 from durable_lambda.client import DurableClient
 from durable_lambda.store.dynamodb import layout
 from durable_lambda_cdk import contract
+from examples import nested_workflows
+from examples.__main__ import WORKFLOWS
 
 APP_VARIABLES = {"Orchestrator": {"CHILD_FUNCTION_NAME"}}
 """What the app itself gives its functions: the orchestrator reads its worker's name."""
@@ -337,3 +341,36 @@ def test_the_cdk_cli_pinned_to_v2_synthesizes_the_app(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "DurableLambdaExamples.template.json").is_file()
+
+
+def test_every_seed_pattern_runs_on_lambda_with_the_environment_the_template_gives(
+    examples_template: dict[str, Any], aws: AwsAccount
+) -> None:
+    """Each durable function of the app, with its synthesized environment (the engine's
+    parts resolved to the test account's), runs its workflow to its end."""
+    runs: dict[Any, list[tuple[str, dict[str, Any]]]] = {}
+    for name, handler, event in WORKFLOWS:
+        runs.setdefault(handler, []).append((name, event))
+    own = aws.function_environment()
+    deployed_parts = set(own) - {contract.RETENTION_DAYS, contract.EXECUTION_TIMEOUT_SECONDS}
+    aws.deploy(nested_workflows.WORKER_NAME, nested_workflows.worker)
+    ran = []
+    for function in durable_functions(examples_template).values():
+        module, _, attribute = function["Properties"]["Handler"].partition(".")
+        handler = getattr(importlib.import_module(f"examples.{module}"), attribute)
+        variables = {
+            variable: value
+            for variable, value in function_variables(function).items()
+            if variable in own
+        }
+        assert set(variables) == set(own), function["Properties"]["Handler"]
+        environment = {**variables, **{part: own[part] for part in deployed_parts}}
+        # None for the worker (the orchestrator calls it) and the approval, which waits
+        # for a person (test_on_lambda.py completes it through the callback API).
+        for name, event in runs.get(handler, []):
+            aws.lambda_.functions[name] = Function(name, handler, environment)
+            record = aws.run_to_end(aws.invoke(name, event)["DurableExecutionArn"])
+            ran.append((name, record.status.value))
+    assert len(ran) == len(WORKFLOWS)
+    assert all(status == "SUCCEEDED" for _, status in ran), ran
+    assert aws.lambda_.errors == []
