@@ -71,7 +71,9 @@ def dev(specs: Sequence[str], port: int, db: Path) -> None:
         store.close()
         msg = f"Cannot serve on 127.0.0.1:{port}: {e.strerror or e}"
         raise CliError(msg) from None
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = StopRequest()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop.request)
     with logging_to(console), engine:
         for function in functions:
             if function.durable:
@@ -79,10 +81,8 @@ def dev(specs: Sequence[str], port: int, db: Path) -> None:
             else:
                 engine.register_function(function.name, function.handler)
         _banner(console, engine.callback_endpoint, db, functions)
-        try:
-            watch.run(engine)
-        except KeyboardInterrupt:
-            console.print("Stopping.")
+        watch.run(engine, stop)
+        console.print("Stopping.")
 
 
 def _loaded(specs: Sequence[str]) -> list[LoadedFunction]:
@@ -107,8 +107,18 @@ def _banner(console: Console, endpoint: str, db: Path, functions: Sequence[Loade
     console.print(Text(f"  callbacks: POST {endpoint}/callbacks/ID/succeed|fail|heartbeat"))
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class StopRequest:
+    """Ctrl-C or SIGTERM, noted for the watch loop to end at its next look.
+
+    Raising KeyboardInterrupt from the handler instead could land inside a store
+    call holding a lock, and closing the engine then waited on it for good.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def request(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
 
 
 class Watch:
@@ -123,9 +133,10 @@ class Watch:
         """Tell this execution's story even if it ends before the next look."""
         self._started.put(execution_id)
 
-    def run(self, engine: LocalEngine) -> None:
-        """Look every WATCH_SECONDS, until interrupted; a failed look is logged, not fatal."""
-        while True:
+    def run(self, engine: LocalEngine, stop: StopRequest) -> None:
+        """Look every WATCH_SECONDS until a stop is requested; a failed look is logged,
+        not fatal."""
+        while not stop.requested:
             try:
                 self.look(engine)
             except Exception:  # the server goes on; the next look tries again
